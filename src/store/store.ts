@@ -1,0 +1,77 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../digest/digest.ts';
+import type { ExpectedBlob } from '../digest/hashing-stream.ts';
+
+/** A blob as the store holds it. */
+export interface StoredBlob {
+  digest: Digest;
+  size: number;
+  /** False when the store already held the blob and nothing was written. */
+  written: boolean;
+}
+
+/** A bundle made visible under its name. */
+export interface PublishedBundle {
+  name: string;
+  /** The digest of the bundle's index.json: what consumers pin with --expect. */
+  digest: Digest;
+  /** Where the bundle can be found: a directory (an OCI image layout) or an artifact. */
+  location: string;
+  /** Store-specific facts, e.g. the artifact id. */
+  details: Record<string, unknown>;
+}
+
+export interface BlobWriteOptions {
+  /** When known, the blob must match it (a blob passed through unchanged). */
+  expected?: ExpectedBlob;
+  signal?: AbortSignal;
+}
+
+/**
+ * One bundle being written. Blobs go in first; `publish` writes the index
+ * last, so a reader sees the whole bundle or nothing.
+ */
+export interface BundleWriter {
+  /** True when the store already holds this blob, so the caller may skip producing it. */
+  hasBlob(digest: Digest): Promise<boolean>;
+  /** Streams a blob in, hashing it; a blob the store already holds is not written again. */
+  writeBlob(source: Readable, options?: BlobWriteOptions): Promise<StoredBlob>;
+  /** Writes a small blob held in memory (a config or a manifest). */
+  putBlob(bytes: Uint8Array): Promise<StoredBlob>;
+  /** Publishes the bundle under its name, replacing what was there, atomically. */
+  publish(index: Uint8Array): Promise<PublishedBundle>;
+  /** Removes whatever was staged and not published. Safe to call after publish. */
+  discard(): Promise<void>;
+}
+
+/** One bundle being read. */
+export interface BundleSource {
+  readonly name: string;
+  /** Where it was read from, for messages. */
+  readonly location: string;
+  /** The exact bytes of index.json (its digest is the bundle digest). */
+  readIndex(): Promise<Uint8Array>;
+  /** The raw bytes of a blob, unverified: callers hash them as they stream. */
+  openBlob(digest: Digest): Promise<Readable>;
+  /** Releases what reading needed (a downloaded copy, open handles). */
+  close(): Promise<void>;
+}
+
+export interface BundleListing {
+  name: string;
+  digest: Digest;
+  updatedAt: Date;
+  location: string;
+}
+
+/** Where bundles live: a local directory, GitHub Actions artifacts, … */
+export interface Store {
+  /** A short kind, e.g. "local" or "github-artifacts". */
+  readonly kind: string;
+  /** Where the store is, for messages. */
+  readonly location: string;
+  createBundle(name: string, options?: { signal?: AbortSignal }): Promise<BundleWriter>;
+  /** Throws StoreNotFoundError or BundleNotFoundError when there is nothing to open. */
+  openBundle(name: string, options?: { signal?: AbortSignal }): Promise<BundleSource>;
+  list(): Promise<BundleListing[]>;
+}
