@@ -74,6 +74,8 @@ export class EmptyReferenceError extends errorClass('REF_EMPTY', ExitStatus.usag
 export class InvalidReferenceError extends errorClass('REF_INVALID', ExitStatus.usage) {}
 export class InvalidNameError extends errorClass('NAME_INVALID', ExitStatus.usage) {}
 export class InvalidDigestError extends errorClass('DIGEST_INVALID', ExitStatus.usage) {}
+/** A workflow file that is not valid YAML or not shaped like a GitHub Actions workflow. */
+export class WorkflowParseError extends errorClass('WORKFLOW_PARSE', ExitStatus.usage) {}
 
 // --- not found (3) ---------------------------------------------------------
 export class ImageNotFoundError extends errorClass('IMAGE_NOT_FOUND', ExitStatus.notFound) {}
