@@ -1,0 +1,323 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  BlobSASPermissions,
+  BlobServiceClient,
+  type ContainerClient,
+  SASProtocol,
+  StorageSharedKeyCredential,
+  generateBlobSASQueryParameters,
+} from '@azure/storage-blob';
+import { DEV_ACCOUNT, DEV_ACCOUNT_KEY } from './azurite.ts';
+import { verifyRuntimeToken, type BackendIds } from './runtime-token.ts';
+
+/**
+ * The Results service's ArtifactService, as @actions/artifact (v2+ protocol,
+ * artifact version 4..7) speaks it: Twirp, JSON bodies with proto field names,
+ * int64 as strings, wrappers as bare values, timestamps as RFC 3339.
+ * Blobs live in Azurite; the service hands out SAS URLs as the real one does.
+ */
+export const SERVICE_PATH = '/twirp/github.actions.results.api.v1.ArtifactService/';
+const CONTAINER = 'actions-results';
+
+export interface StoredArtifact {
+  id: number;
+  runId: string;
+  jobId: string;
+  name: string;
+  blobName: string;
+  mimeType: string | undefined;
+  version: number;
+  createdAt: Date;
+  expiresAt: Date | undefined;
+  finalized: boolean;
+  size: number;
+  digest: string | undefined;
+}
+
+export interface RecordedCall {
+  method: string;
+  status: number;
+  request: Record<string, unknown>;
+  caller: BackendIds | undefined;
+}
+
+/** A failure to answer the next call of a method with (Twirp error codes). */
+export interface InjectedFailure {
+  status: number;
+  code: string;
+  msg: string;
+}
+
+class TwirpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function str(body: Json, field: string): string {
+  const value = body[field];
+  return typeof value === 'string' ? value : '';
+}
+
+function requireField(body: Json, field: string): string {
+  const value = str(body, field);
+  if (value === '') throw new TwirpError(400, 'invalid_argument', `${field} is required`);
+  return value;
+}
+
+export class ArtifactTwirpService {
+  private readonly artifacts: StoredArtifact[] = [];
+  private readonly calls: RecordedCall[] = [];
+  private readonly failures = new Map<string, InjectedFailure[]>();
+  private nextId = 1;
+  private server: Server | undefined;
+  private readonly credential = new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_ACCOUNT_KEY);
+  private readonly container: ContainerClient;
+
+  private readonly tokenSecret: Buffer;
+
+  constructor(blobEndpoint: string, tokenSecret: Buffer) {
+    this.tokenSecret = tokenSecret;
+    this.container = new BlobServiceClient(blobEndpoint, this.credential).getContainerClient(CONTAINER);
+  }
+
+  /** Listens on a free loopback port; returns the service's base URL (ACTIONS_RESULTS_URL). */
+  async listen(): Promise<string> {
+    await this.container.createIfNotExists();
+    const server = createServer((request, response) => {
+      void this.handle(request, response);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    return `http://127.0.0.1:${port}/`;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Every artifact the service holds, finalized or not (copies). */
+  list(): StoredArtifact[] {
+    return this.artifacts.map((a) => ({ ...a }));
+  }
+
+  /** Every call answered so far, in order. */
+  recordedCalls(): RecordedCall[] {
+    return [...this.calls];
+  }
+
+  /** Makes the next call of `method` fail with the given Twirp error. */
+  injectFailure(method: string, failure: InjectedFailure): void {
+    const queue = this.failures.get(method) ?? [];
+    queue.push(failure);
+    this.failures.set(method, queue);
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const method = request.url?.startsWith(SERVICE_PATH) ? request.url.slice(SERVICE_PATH.length) : '';
+    let body: Json = {};
+    let caller: BackendIds | undefined;
+    try {
+      if (request.method !== 'POST') throw new TwirpError(404, 'bad_route', `no handler for ${request.method} ${request.url}`);
+      const raw = await readBody(request);
+      const contentType = (request.headers['content-type'] ?? '').split(';')[0]?.trim();
+      if (contentType !== 'application/json') {
+        throw new TwirpError(400, 'malformed', `unsupported Content-Type '${contentType}': this service speaks Twirp JSON`);
+      }
+      try {
+        body = JSON.parse(raw.toString('utf8') || '{}') as Json;
+      } catch {
+        throw new TwirpError(400, 'malformed', 'the request body is not JSON');
+      }
+      caller = this.authenticate(request);
+      const injected = this.failures.get(method)?.shift();
+      if (injected !== undefined) throw new TwirpError(injected.status, injected.code, injected.msg);
+      const result = await this.dispatch(method, body, caller);
+      this.calls.push({ method, status: 200, request: body, caller });
+      send(response, 200, result);
+    } catch (error) {
+      const twirp = error instanceof TwirpError ? error : new TwirpError(500, 'internal', String(error));
+      this.calls.push({ method, status: twirp.status, request: body, caller });
+      send(response, twirp.status, { code: twirp.code, msg: twirp.message });
+    }
+  }
+
+  private authenticate(request: IncomingMessage): BackendIds {
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer (.+)$/.exec(header);
+    if (match?.[1] === undefined) throw new TwirpError(401, 'unauthenticated', 'missing bearer token');
+    const ids = verifyRuntimeToken(match[1], this.tokenSecret);
+    if (ids === undefined) throw new TwirpError(401, 'unauthenticated', 'invalid or expired runtime token');
+    return ids;
+  }
+
+  private dispatch(method: string, body: Json, caller: BackendIds): Promise<Json> {
+    switch (method) {
+      case 'CreateArtifact':
+        return Promise.resolve(this.createArtifact(body, caller));
+      case 'FinalizeArtifact':
+        return this.finalizeArtifact(body, caller);
+      case 'ListArtifacts':
+        return Promise.resolve(this.listArtifacts(body, caller));
+      case 'GetSignedArtifactURL':
+        return Promise.resolve(this.getSignedArtifactURL(body, caller));
+      case 'DeleteArtifact':
+        return this.deleteArtifact(body, caller);
+      default:
+        return Promise.reject(new TwirpError(404, 'bad_route', `no handler for method '${method}'`));
+    }
+  }
+
+  /** A job may only act within its own run; writes only as itself. */
+  private checkScope(body: Json, caller: BackendIds, asJob: boolean): { runId: string; jobId: string } {
+    const runId = requireField(body, 'workflow_run_backend_id');
+    const jobId = requireField(body, 'workflow_job_run_backend_id');
+    if (runId !== caller.runId || (asJob && jobId !== caller.jobId)) {
+      throw new TwirpError(403, 'permission_denied', 'the runtime token does not grant access to this workflow run or job');
+    }
+    return { runId, jobId };
+  }
+
+  private live(): StoredArtifact[] {
+    const now = Date.now();
+    return this.artifacts.filter((a) => a.expiresAt === undefined || a.expiresAt.getTime() > now);
+  }
+
+  private createArtifact(body: Json, caller: BackendIds): Json {
+    const { runId, jobId } = this.checkScope(body, caller, true);
+    const name = requireField(body, 'name');
+    const version = typeof body['version'] === 'number' ? body['version'] : 0;
+    if (version < 4) throw new TwirpError(400, 'invalid_argument', `unsupported artifact version ${version}`);
+    if (this.live().some((a) => a.runId === runId && a.name === name)) {
+      throw new TwirpError(409, 'already_exists', 'an artifact with this name already exists on the workflow run');
+    }
+    const expires = str(body, 'expires_at');
+    const mimeType = str(body, 'mime_type') || undefined;
+    const id = this.nextId++;
+    const extension = mimeType === 'application/zip' || mimeType === undefined ? '.zip' : '';
+    const artifact: StoredArtifact = {
+      id,
+      runId,
+      jobId,
+      name,
+      blobName: `${runId}/${jobId}/${id}/${encodeURIComponent(name)}${extension}`,
+      mimeType,
+      version,
+      createdAt: new Date(),
+      expiresAt: expires === '' ? undefined : new Date(expires),
+      finalized: false,
+      size: 0,
+      digest: undefined,
+    };
+    this.artifacts.push(artifact);
+    return { ok: true, signed_upload_url: this.sasUrl(artifact.blobName, 'cw') };
+  }
+
+  private async finalizeArtifact(body: Json, caller: BackendIds): Promise<Json> {
+    const { runId, jobId } = this.checkScope(body, caller, true);
+    const name = requireField(body, 'name');
+    const artifact = this.live().find((a) => a.runId === runId && a.jobId === jobId && a.name === name && !a.finalized);
+    if (artifact === undefined) throw new TwirpError(404, 'not_found', `no pending artifact named '${name}' for this job`);
+    const size = Number(str(body, 'size') || body['size'] || 0);
+    let stored: number;
+    try {
+      stored = (await this.container.getBlobClient(artifact.blobName).getProperties()).contentLength ?? 0;
+    } catch {
+      throw new TwirpError(400, 'failed_precondition', `artifact '${name}' has no uploaded content`);
+    }
+    if (stored !== size) {
+      throw new TwirpError(400, 'failed_precondition', `artifact '${name}': finalize size ${size} differs from uploaded ${stored}`);
+    }
+    artifact.finalized = true;
+    artifact.size = size;
+    artifact.digest = str(body, 'hash') || undefined;
+    return { ok: true, artifact_id: String(artifact.id) };
+  }
+
+  private listArtifacts(body: Json, caller: BackendIds): Json {
+    const { runId } = this.checkScope(body, caller, false);
+    const nameFilter = body['name_filter'];
+    const idFilter = body['id_filter'];
+    const found = this.live().filter(
+      (a) =>
+        a.runId === runId &&
+        a.finalized &&
+        (typeof nameFilter !== 'string' || a.name === nameFilter) &&
+        (idFilter === undefined || String(a.id) === String(idFilter as string | number)),
+    );
+    return {
+      artifacts: found.map((a) => ({
+        workflow_run_backend_id: a.runId,
+        workflow_job_run_backend_id: a.jobId,
+        database_id: String(a.id),
+        name: a.name,
+        size: String(a.size),
+        created_at: a.createdAt.toISOString(),
+        ...(a.digest === undefined ? {} : { digest: a.digest }),
+      })),
+    };
+  }
+
+  private getSignedArtifactURL(body: Json, caller: BackendIds): Json {
+    const runId = requireField(body, 'workflow_run_backend_id');
+    if (runId !== caller.runId) throw new TwirpError(403, 'permission_denied', 'the runtime token does not grant access to this workflow run');
+    const jobId = requireField(body, 'workflow_job_run_backend_id');
+    const name = requireField(body, 'name');
+    const artifact = this.live().find((a) => a.runId === runId && a.jobId === jobId && a.name === name && a.finalized);
+    if (artifact === undefined) throw new TwirpError(404, 'not_found', `artifact '${name}' not found`);
+    return { signed_url: this.sasUrl(artifact.blobName, 'r') };
+  }
+
+  private async deleteArtifact(body: Json, caller: BackendIds): Promise<Json> {
+    const { runId, jobId } = this.checkScope(body, caller, false);
+    const name = requireField(body, 'name');
+    const index = this.artifacts.findIndex((a) => a.runId === runId && a.jobId === jobId && a.name === name);
+    const artifact = this.artifacts[index];
+    if (artifact === undefined) throw new TwirpError(404, 'not_found', `artifact '${name}' not found`);
+    this.artifacts.splice(index, 1);
+    await this.container.getBlobClient(artifact.blobName).deleteIfExists();
+    return { ok: true, artifact_id: String(artifact.id) };
+  }
+
+  private sasUrl(blobName: string, permissions: string): string {
+    const sas = generateBlobSASQueryParameters(
+      {
+        containerName: CONTAINER,
+        blobName,
+        permissions: BlobSASPermissions.parse(permissions),
+        startsOn: new Date(Date.now() - 60_000),
+        expiresOn: new Date(Date.now() + 3600_000),
+        protocol: SASProtocol.HttpsAndHttp,
+      },
+      this.credential,
+    ).toString();
+    return `${this.container.getBlobClient(blobName).url}?${sas}`;
+  }
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function send(response: ServerResponse, status: number, body: Json): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  response.end(text);
+}
