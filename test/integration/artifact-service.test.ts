@@ -3,19 +3,9 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DefaultArtifactClient } from '@actions/artifact';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startArtifactService, type ArtifactServiceHarness, type RunnerJob } from '../support/artifact-service/index.ts';
+import { startArtifactService, withJobEnv, type ArtifactServiceHarness, type RunnerJob } from '../support/artifact-service/index.ts';
 
-/** Runs `fn` with process.env set to a runner job's environment, as @actions/artifact reads it per call. */
-async function asJob<T>(job: RunnerJob, fn: () => Promise<T>): Promise<T> {
-  const saved = { ...process.env };
-  Object.assign(process.env, job.env);
-  try {
-    return await fn();
-  } finally {
-    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-    Object.assign(process.env, saved);
-  }
-}
+const asJob = withJobEnv;
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 

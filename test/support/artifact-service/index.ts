@@ -141,3 +141,18 @@ export function parseCommandFile(text: string): Record<string, string> {
   }
   return result;
 }
+
+/**
+ * Runs `fn` with process.env set to a runner job's environment, as the
+ * in-process artifact client reads it on each call; restores it afterwards.
+ */
+export async function withJobEnv<T>(job: RunnerJob, fn: () => Promise<T>): Promise<T> {
+  const saved = { ...process.env };
+  Object.assign(process.env, job.env);
+  try {
+    return await fn();
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  }
+}

@@ -203,8 +203,13 @@ export class ArtifactTwirpService {
     const name = requireField(body, 'name');
     const version = typeof body['version'] === 'number' ? body['version'] : 0;
     if (version < 4) throw new TwirpError(400, 'invalid_argument', `unsupported artifact version ${version}`);
-    if (this.live().some((a) => a.runId === runId && a.name === name)) {
+    if (this.live().some((a) => a.runId === runId && a.name === name && a.finalized)) {
       throw new TwirpError(409, 'already_exists', 'an artifact with this name already exists on the workflow run');
+    }
+    // An upload that never finalized is not an artifact yet: a new one replaces it.
+    for (let i = this.artifacts.length - 1; i >= 0; i--) {
+      const stale = this.artifacts[i]!;
+      if (stale.runId === runId && stale.name === name && !stale.finalized) this.artifacts.splice(i, 1);
     }
     const expires = str(body, 'expires_at');
     const mimeType = str(body, 'mime_type') || undefined;
