@@ -1,0 +1,165 @@
+import { isMap, isScalar, isSeq, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { WorkflowParseError } from '../errors.ts';
+import { scalarOffset, type SourceFile } from './source.ts';
+
+/** A scalar value with the nodes that locate it in the file. */
+export interface Field {
+  value: string;
+  node: Scalar;
+  /** The key's node (`run`, `uses`, an input name...). */
+  key: Scalar;
+  /** Offset in the file of `value[index]`. */
+  offsetOf(index: number, needle?: string): number;
+}
+
+export interface Step {
+  /** Position in the job's steps, from 0. */
+  index: number;
+  node: YAMLMap;
+  /** Offset of the step's first key, where findings about the whole step point. */
+  offset: number;
+  id: Field | undefined;
+  name: Field | undefined;
+  uses: Field | undefined;
+  run: Field | undefined;
+  if: Field | undefined;
+  with: Map<string, Field>;
+  withNode: YAMLMap | undefined;
+  env: Map<string, Field>;
+}
+
+export interface Job {
+  id: string;
+  key: Scalar;
+  node: YAMLMap;
+  needs: string[];
+  /** The `needs:` value's node, or undefined when the job needs nothing. */
+  needsNode: Node | undefined;
+  if: Field | undefined;
+  outputs: Map<string, Field>;
+  outputsNode: YAMLMap | undefined;
+  env: Map<string, Field>;
+  steps: Step[];
+  stepsNode: YAMLSeq | undefined;
+}
+
+export interface Workflow {
+  file: SourceFile;
+  jobs: Job[];
+  env: Map<string, Field>;
+}
+
+export function jobById(workflow: Workflow, id: string): Job | undefined {
+  return workflow.jobs.find((job) => job.id === id);
+}
+
+/** Every job `job` runs after, directly or through other jobs. */
+export function transitiveNeeds(workflow: Workflow, job: Job): Set<string> {
+  const seen = new Set<string>();
+  const queue = [...job.needs];
+  while (queue.length > 0) {
+    const id = queue.pop();
+    if (id === undefined || seen.has(id)) continue;
+    seen.add(id);
+    queue.push(...(jobById(workflow, id)?.needs ?? []));
+  }
+  return seen;
+}
+
+export function stepLabel(step: Step): string {
+  return step.name?.value ?? step.id?.value ?? step.uses?.value ?? `step ${step.index + 1}`;
+}
+
+function pairs(map: YAMLMap): Pair<Scalar, Node | null>[] {
+  return map.items.filter((pair): pair is Pair<Scalar, Node | null> => isScalar(pair.key));
+}
+
+function get(map: YAMLMap, key: string): Pair<Scalar, Node | null> | undefined {
+  return pairs(map).find((pair) => String(pair.key.value) === key);
+}
+
+function field(file: SourceFile, pair: Pair<Scalar, Node | null> | undefined): Field | undefined {
+  const node = pair?.value;
+  if (pair === undefined || !isScalar(node) || node.value === null) return undefined;
+  return {
+    value: String(node.value),
+    node,
+    key: pair.key,
+    offsetOf: (index, needle) => scalarOffset(file.text, node, index, needle),
+  };
+}
+
+function fieldMap(file: SourceFile, node: Node | null | undefined): Map<string, Field> {
+  const result = new Map<string, Field>();
+  if (!isMap(node)) return result;
+  for (const pair of pairs(node)) {
+    const value = field(file, pair);
+    if (value !== undefined) result.set(String(pair.key.value), value);
+  }
+  return result;
+}
+
+function readStep(file: SourceFile, node: unknown, index: number): Step | undefined {
+  if (!isMap(node)) return undefined;
+  const withPair = get(node, 'with');
+  return {
+    index,
+    node,
+    offset: node.range?.[0] ?? 0,
+    id: field(file, get(node, 'id')),
+    name: field(file, get(node, 'name')),
+    uses: field(file, get(node, 'uses')),
+    run: field(file, get(node, 'run')),
+    if: field(file, get(node, 'if')),
+    with: fieldMap(file, withPair?.value),
+    withNode: isMap(withPair?.value) ? withPair.value : undefined,
+    env: fieldMap(file, get(node, 'env')?.value),
+  };
+}
+
+function readNeeds(node: Node | null | undefined): string[] {
+  if (isScalar(node)) return [String(node.value)];
+  if (isSeq(node)) return node.items.filter(isScalar).map((item) => String(item.value));
+  return [];
+}
+
+function readJob(file: SourceFile, pair: Pair<Scalar, Node | null>): Job | undefined {
+  const node = pair.value;
+  if (!isMap(node)) return undefined;
+  const stepsNode = get(node, 'steps')?.value;
+  const outputsNode = get(node, 'outputs')?.value;
+  const needsNode = get(node, 'needs')?.value ?? undefined;
+  const steps = isSeq(stepsNode)
+    ? stepsNode.items.map((item, index) => readStep(file, item, index)).filter((s): s is Step => s !== undefined)
+    : [];
+  return {
+    id: String(pair.key.value),
+    key: pair.key,
+    node,
+    needs: readNeeds(needsNode),
+    needsNode,
+    if: field(file, get(node, 'if')),
+    outputs: fieldMap(file, outputsNode),
+    outputsNode: isMap(outputsNode) ? outputsNode : undefined,
+    env: fieldMap(file, get(node, 'env')?.value),
+    steps,
+    stepsNode: isSeq(stepsNode) ? stepsNode : undefined,
+  };
+}
+
+/** Reads the jobs and steps of a parsed workflow file. */
+export function readWorkflow(file: SourceFile): Workflow {
+  const root = file.document.contents;
+  if (root === null) return { file, jobs: [], env: new Map() };
+  if (!isMap(root)) {
+    throw new WorkflowParseError(`${file.path}: a workflow is a YAML mapping with 'on' and 'jobs', not a ${isSeq(root) ? 'list' : 'scalar'}.`, {
+      hint: 'Pass workflow files (.github/workflows/*.yml) to handover check.',
+      details: { path: file.path },
+    });
+  }
+  const jobsNode = get(root, 'jobs')?.value;
+  const jobs = isMap(jobsNode)
+    ? pairs(jobsNode).map((pair) => readJob(file, pair)).filter((job): job is Job => job !== undefined)
+    : [];
+  return { file, jobs, env: fieldMap(file, get(root, 'env')?.value) };
+}
