@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { ExitStatus, HandoverError, UsageError, describeCause, isHandoverError } from '../errors.ts';
 import type { Command, CommandIO, OptionSpec, ParsedArgs } from './command.ts';
+import { VERSION } from '../version.ts';
 import { commands } from './commands/index.ts';
 import { PROGRAM, commandHelp, programHelp } from './help.ts';
 
-const VERSION = '0.1.0';
 
 function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   const options: Record<string, OptionSpec> = {

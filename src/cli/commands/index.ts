@@ -1,4 +1,13 @@
 import type { Command } from '../command.ts';
+import { exportCommand } from './export.ts';
+import { inspectCommand } from './inspect.ts';
+import { loadCommand } from './load.ts';
+import { lsCommand } from './ls.ts';
 
 /** Every CLI command, in the order --help lists them. */
-export const commands: readonly Command[] = [];
+export const commands: readonly Command[] = [
+  exportCommand,
+  loadCommand,
+  inspectCommand,
+  lsCommand,
+];

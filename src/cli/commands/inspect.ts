@@ -1,0 +1,50 @@
+import { inspectBundle, type InspectResult } from '../../handover/inspect.ts';
+import type { Command } from '../command.ts';
+import { flag, jsonOption, nameOption, openStore, storeOption, stringValue, writeJson } from '../context.ts';
+import { formatBytes, table } from '../output/format.ts';
+
+function describe(result: InspectResult): string {
+  const lines = [
+    `bundle:   ${result.name}`,
+    `digest:   ${result.bundleDigest}`,
+    `location: ${result.location}`,
+    `format:   ${result.formatVersion ?? 'plain OCI layout'}${result.created === undefined ? '' : `, created ${result.created}`}`,
+  ];
+  for (const [key, value] of Object.entries(result.producer)) lines.push(`  ${key}: ${value}`);
+  for (const image of result.images) {
+    lines.push('', `image ${image.tags.join(', ') || '<untagged>'}`, `  id:       ${image.imageId}`, `  manifest: ${image.manifestDigest}`);
+    if (image.platform !== undefined) lines.push(`  platform: ${image.platform}`);
+    const rows = [['  #', 'DIGEST', 'STORED', 'UNCOMPRESSED', 'TYPE']];
+    image.layers.forEach((layer, i) =>
+      rows.push([`  ${i + 1}`, layer.digest.slice(0, 19), formatBytes(layer.size), layer.uncompressedSize === undefined ? '-' : formatBytes(layer.uncompressedSize), layer.mediaType.replace('application/vnd.oci.image.layer.v1.', '')]),
+    );
+    lines.push(table(rows));
+    lines.push(`  stored ${formatBytes(image.storedBytes)}${image.uncompressedBytes === undefined ? '' : ` of ${formatBytes(image.uncompressedBytes)} uncompressed`}`);
+  }
+  lines.push('', result.blobsVerified ? 'Every blob was read and matches its digest.' : 'Metadata verified; add --verify to hash every layer.', '');
+  return lines.join('\n');
+}
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  summary: 'Show what a bundle holds: images, tags, ids, layers, sizes and who produced it.',
+  usage: 'inspect [--name NAME] [--store DIR] [--verify] [--expect DIGEST] [--json]',
+  options: {
+    name: nameOption,
+    store: storeOption,
+    verify: { type: 'boolean', description: 'Also read every layer and check it against its digest.' },
+    expect: { type: 'string', short: 'e', valueName: 'DIGEST', description: 'Fail unless the bundle has this digest.' },
+    json: jsonOption,
+  },
+  async run(args, io) {
+    const result = await inspectBundle({
+      store: openStore(args, io),
+      name: stringValue(args, 'name') ?? 'docker-image',
+      expect: stringValue(args, 'expect'),
+      verifyBlobs: flag(args, 'verify'),
+    });
+    if (flag(args, 'json')) writeJson(io, result);
+    else io.stdout.write(describe(result));
+    return 0;
+  },
+};

@@ -1,0 +1,62 @@
+import { loadBundle, type LoadResult } from '../../handover/load.ts';
+import type { Command, CommandIO } from '../command.ts';
+import { flag, jsonOption, nameOption, openEngine, openStore, quietOption, storeOption, stringValue, stringValues, writeJson } from '../context.ts';
+import { formatBytes, formatDuration, phaseLines, table } from '../output/format.ts';
+import { ProgressDisplay } from '../output/progress-display.ts';
+
+function summary(result: LoadResult): string {
+  const rows = [['TAG', 'IMAGE ID', 'LAYERS', 'BEFORE']];
+  for (const image of result.images) {
+    const tags = image.tags.length === 0 ? ['<untagged>'] : image.tags;
+    for (const tag of tags) {
+      const before = image.previous[tag];
+      rows.push([tag, image.imageId.slice(0, 19), String(image.layers), before === undefined || before === null ? '-' : before === image.imageId ? 'same' : before.slice(0, 19)]);
+    }
+  }
+  return [
+    `Loaded and verified bundle '${result.name}' (${result.bundleDigest})`,
+    '',
+    table(rows),
+    '',
+    `loaded ${formatBytes(result.bytes.loaded)} into the engine in ${formatDuration(result.timings.totalMs)} (${phaseLines(result.timings.phases)})`,
+    '',
+  ].join('\n');
+}
+
+export const loadCommand: Command = {
+  name: 'load',
+  summary: 'Load a bundle into the Docker Engine and verify the engine holds exactly the exported images.',
+  usage: 'load [--name NAME] [--store DIR] [--expect DIGEST] [--require-tag REF]...',
+  options: {
+    name: nameOption,
+    store: storeOption,
+    expect: { type: 'string', short: 'e', valueName: 'DIGEST', description: 'Refuse any bundle but this one (the digest export printed).' },
+    'require-tag': { type: 'string', multiple: true, valueName: 'REF', description: 'Fail unless the bundle carries this tag (repeatable).' },
+    json: jsonOption,
+    quiet: quietOption,
+  },
+  details: `Examples:
+  handover load --name docker-image
+  handover load --name docker-image --expect sha256:… --require-tag charon:local
+
+Every blob is hashed as it streams. Images are loaded untagged, checked on
+the engine (image id and layers), and only then tagged: a failed or
+interrupted load leaves each tag absent or on its previous image.`,
+  async run(args, io: CommandIO) {
+    const json = flag(args, 'json');
+    const progress = json || flag(args, 'quiet') ? undefined : new ProgressDisplay(io.stderr);
+    const result = await loadBundle({
+      store: openStore(args, io),
+      engine: openEngine(io),
+      name: stringValue(args, 'name') ?? 'docker-image',
+      expect: stringValue(args, 'expect'),
+      requireTags: stringValues(args, 'require-tag'),
+      signal: io.signal,
+      onProgress: progress?.listener,
+    });
+    progress?.done();
+    if (json) writeJson(io, result);
+    else io.stdout.write(summary(result));
+    return 0;
+  },
+};

@@ -1,0 +1,25 @@
+import type { Command } from '../command.ts';
+import { flag, jsonOption, openStore, storeOption, writeJson } from '../context.ts';
+import { table } from '../output/format.ts';
+
+export const lsCommand: Command = {
+  name: 'ls',
+  summary: 'List the bundles in a store.',
+  usage: 'ls [--store DIR] [--json]',
+  options: { store: storeOption, json: jsonOption },
+  async run(args, io) {
+    const store = openStore(args, io);
+    const bundles = await store.list();
+    if (flag(args, 'json')) {
+      writeJson(io, { store: store.location, bundles });
+      return 0;
+    }
+    if (bundles.length === 0) {
+      io.stdout.write(`No bundles in ${store.location}.\n`);
+      return 0;
+    }
+    const rows = [['NAME', 'DIGEST', 'UPDATED'], ...bundles.map((b) => [b.name, b.digest, b.updatedAt.toISOString()])];
+    io.stdout.write(`${table(rows)}\n`);
+    return 0;
+  },
+};

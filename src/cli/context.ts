@@ -1,0 +1,50 @@
+import { resolve } from 'node:path';
+import { parseDockerHost } from '../engine/docker-host.ts';
+import { DockerEngine } from '../engine/docker-engine.ts';
+import type { Engine } from '../engine/engine.ts';
+import { LocalStore, defaultStorePath } from '../store/local/local-store.ts';
+import type { Store } from '../store/store.ts';
+import type { CommandIO, OptionSpec, ParsedArgs } from './command.ts';
+
+export const storeOption: OptionSpec = {
+  type: 'string',
+  valueName: 'DIR',
+  description: 'The store directory (default: $HANDOVER_STORE, else ~/.cache/image-handover).',
+};
+export const nameOption: OptionSpec = {
+  type: 'string',
+  short: 'n',
+  valueName: 'NAME',
+  default: 'docker-image',
+  description: "The bundle's name in the store (default: docker-image).",
+};
+export const jsonOption: OptionSpec = { type: 'boolean', description: 'Print a machine-readable JSON result on stdout.' };
+export const quietOption: OptionSpec = { type: 'boolean', short: 'q', description: 'Print no progress.' };
+
+export function stringValue(args: ParsedArgs, name: string): string | undefined {
+  const value = args.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function stringValues(args: ParsedArgs, name: string): string[] {
+  const value = args.values[name];
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+}
+
+export function flag(args: ParsedArgs, name: string): boolean {
+  return args.values[name] === true;
+}
+
+export function openStore(args: ParsedArgs, io: CommandIO): Store {
+  const path = stringValue(args, 'store');
+  return new LocalStore(path === undefined || path === '' ? defaultStorePath(io.env) : resolve(io.cwd, path));
+}
+
+export function openEngine(io: CommandIO): Engine {
+  return new DockerEngine(parseDockerHost(io.env['DOCKER_HOST']));
+}
+
+export function writeJson(io: CommandIO, value: unknown): void {
+  io.stdout.write(`${JSON.stringify({ ok: true, ...(value as object) }, null, 2)}\n`);
+}

@@ -1,0 +1,208 @@
+import { request, type IncomingMessage, type RequestOptions } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  EngineLoadError,
+  EngineRequestError,
+  EngineUnreachableError,
+  ImageNotFoundError,
+  describeCause,
+  isHandoverError,
+} from '../errors.ts';
+import type { EngineEndpoint } from './docker-host.ts';
+import type { Engine, EngineVersion, ImageInfo } from './engine.ts';
+import { JsonMessageParser, messageError } from './json-messages.ts';
+
+const CONNECT_ERRORS = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'ENOTSOCK']);
+
+async function readBody(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function engineMessage(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // not JSON: the raw text says more than nothing
+  }
+  return body.trim();
+}
+
+/** The Docker Engine API over its socket. */
+export class DockerEngine implements Engine {
+  readonly endpoint: string;
+  private readonly target: EngineEndpoint;
+
+  constructor(target: EngineEndpoint) {
+    this.target = target;
+    this.endpoint = target.url;
+  }
+
+  private options(method: string, path: string, headers: Record<string, string> = {}): RequestOptions {
+    const base: RequestOptions = { method, path, headers: { Host: 'docker', ...headers } };
+    return this.target.kind === 'unix'
+      ? { ...base, socketPath: this.target.socketPath }
+      : { ...base, host: this.target.host, port: this.target.port };
+  }
+
+  private unreachable(error: unknown): EngineUnreachableError {
+    return new EngineUnreachableError(`Could not reach the Docker Engine at ${this.endpoint}: ${describeCause(error)}.`, {
+      hint: 'Start the Docker Engine, or set DOCKER_HOST to the socket of the engine to use.',
+      cause: error,
+      details: { endpoint: this.endpoint },
+    });
+  }
+
+  private isConnectError(error: unknown): boolean {
+    return CONNECT_ERRORS.has((error as NodeJS.ErrnoException).code ?? '');
+  }
+
+  /** Sends a request; with a body stream, the body is piped with back-pressure. */
+  private async send(method: string, path: string, options: { body?: Readable; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
+    const req = request(this.options(method, path, options.headers));
+    const responded = new Promise<IncomingMessage>((resolve, reject) => {
+      req.once('response', resolve);
+      req.once('error', reject);
+    });
+    const abort = (): void => {
+      req.destroy(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
+    };
+    options.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      if (options.body === undefined) {
+        req.end();
+        return await responded;
+      }
+      const sent = pipeline(options.body, req);
+      // The engine may answer (and close) before it has read the whole body;
+      // whichever fails first is the error to report.
+      const [response] = await Promise.all([responded, sent]);
+      return response;
+    } catch (error) {
+      req.destroy();
+      if (this.isConnectError(error)) throw this.unreachable(error);
+      throw error;
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  private async json<T>(method: string, path: string): Promise<{ status: number; body: T | string }> {
+    const response = await this.send(method, path);
+    const text = await readBody(response);
+    const status = response.statusCode ?? 0;
+    if (status >= 200 && status < 300) return { status, body: text === '' ? ('' as T | string) : (JSON.parse(text) as T) };
+    return { status, body: engineMessage(text) };
+  }
+
+  async version(): Promise<EngineVersion> {
+    const { status, body } = await this.json<Record<string, string>>('GET', '/version');
+    if (typeof body === 'string') throw new EngineRequestError(`The engine at ${this.endpoint} answered ${status} to GET /version: ${body}.`);
+    return { version: body['Version'] ?? '', apiVersion: body['ApiVersion'] ?? '', os: body['Os'] ?? '', arch: body['Arch'] ?? '' };
+  }
+
+  async inspectImage(reference: string): Promise<ImageInfo | undefined> {
+    const { status, body } = await this.json<RawImageInspect>('GET', `/images/${encodeURIComponent(reference)}/json`);
+    if (status === 404) return undefined;
+    if (typeof body === 'string') {
+      throw new EngineRequestError(`The engine at ${this.endpoint} answered ${status} when asked for image '${reference}': ${body}.`);
+    }
+    return {
+      id: body.Id,
+      repoTags: body.RepoTags ?? [],
+      diffIds: body.RootFS?.Layers ?? [],
+      architecture: body.Architecture ?? '',
+      os: body.Os ?? '',
+      variant: body.Variant === '' ? undefined : body.Variant,
+      size: body.Size ?? 0,
+    };
+  }
+
+  async saveImages(references: readonly string[], signal?: AbortSignal): Promise<Readable> {
+    const query = references.map((r) => `names=${encodeURIComponent(r)}`).join('&');
+    const response = await this.send('GET', `/images/get?${query}`, signal === undefined ? {} : { signal });
+    const status = response.statusCode ?? 0;
+    if (status === 200) return response;
+    const message = engineMessage(await readBody(response));
+    if (status === 404) {
+      throw new ImageNotFoundError(`The engine at ${this.endpoint} has no image ${references.join(', ')}: ${message}.`, {
+        hint: 'Build or pull the image on this engine first, or check DOCKER_HOST.',
+      });
+    }
+    throw new EngineRequestError(`The engine at ${this.endpoint} could not export ${references.join(', ')} (${status}): ${message}.`);
+  }
+
+  async loadImages(archive: Readable, signal?: AbortSignal): Promise<string[]> {
+    let response: IncomingMessage;
+    try {
+      response = await this.send('POST', '/images/load?quiet=1', {
+        body: archive,
+        headers: { 'Content-Type': 'application/x-tar' },
+        ...(signal === undefined ? {} : { signal }),
+      });
+    } catch (error) {
+      if (error instanceof EngineUnreachableError) throw error;
+      // An error of the archive stream (a blob failing verification) is the real cause.
+      if (isHandoverError(error)) throw error;
+      throw new EngineLoadError(`The engine at ${this.endpoint} stopped while loading: ${describeCause(error)}.`, {
+        hint: 'Check that the engine is running and has space (docker system df); then load again.',
+        cause: error,
+      });
+    }
+    const status = response.statusCode ?? 0;
+    if (status !== 200) {
+      const message = engineMessage(await readBody(response));
+      throw new EngineLoadError(`The engine at ${this.endpoint} refused the load (${status}): ${message}.`, {
+        hint: 'The archive handover built was not accepted; check the engine log and report it if the bundle is intact.',
+      });
+    }
+    // The engine answers 200 before it has done the work and reports failures inside the stream.
+    const parser = new JsonMessageParser();
+    const lines: string[] = [];
+    const inspect = (messages: ReturnType<JsonMessageParser['push']>): void => {
+      for (const message of messages) {
+        const error = messageError(message);
+        if (error !== undefined) {
+          throw new EngineLoadError(`The engine at ${this.endpoint} failed to load the image: ${error}.`, {
+            hint: 'The engine rejected the archive; nothing was tagged. Check the engine log and its free space.',
+            details: { engineError: error },
+          });
+        }
+        const text = (message.stream ?? message.status ?? '').trim();
+        if (text !== '') lines.push(text);
+      }
+    };
+    try {
+      for await (const chunk of response) inspect(parser.push(chunk as Buffer));
+    } catch (error) {
+      if (error instanceof EngineLoadError) throw error;
+      throw new EngineLoadError(`The engine at ${this.endpoint} stopped answering during the load: ${describeCause(error)}.`, {
+        hint: 'The engine may have stopped or restarted. Nothing was tagged; load again once it runs.',
+        cause: error,
+      });
+    }
+    inspect(parser.end());
+    return lines;
+  }
+
+  async tagImage(id: string, repository: string, tag: string): Promise<void> {
+    const path = `/images/${encodeURIComponent(id)}/tag?repo=${encodeURIComponent(repository)}&tag=${encodeURIComponent(tag)}`;
+    const { status, body } = await this.json<unknown>('POST', path);
+    if (status !== 201 && status !== 200) {
+      throw new EngineRequestError(`The engine at ${this.endpoint} could not tag ${id} as ${repository}:${tag} (${status}): ${String(body)}.`);
+    }
+  }
+}
+
+interface RawImageInspect {
+  Id: string;
+  RepoTags?: string[] | null;
+  RootFS?: { Layers?: string[] };
+  Architecture?: string;
+  Os?: string;
+  Variant?: string;
+  Size?: number;
+}

@@ -1,0 +1,35 @@
+import type { Readable } from 'node:stream';
+
+export interface EngineVersion {
+  version: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
+}
+
+/** What the engine says of an image (GET /images/{name}/json), in the parts handover uses. */
+export interface ImageInfo {
+  /** The image id: the config digest on classic engines, the manifest digest on containerd-backed ones. */
+  id: string;
+  repoTags: string[];
+  /** The uncompressed layer digests (diff ids), bottom first. */
+  diffIds: string[];
+  architecture: string;
+  os: string;
+  variant: string | undefined;
+  size: number;
+}
+
+/** The Docker Engine as handover uses it. */
+export interface Engine {
+  /** Where the engine was reached, for messages (unix:///var/run/docker.sock). */
+  readonly endpoint: string;
+  version(): Promise<EngineVersion>;
+  /** Undefined when the engine has no such image. */
+  inspectImage(reference: string): Promise<ImageInfo | undefined>;
+  /** The archive `docker save` writes, as a stream. */
+  saveImages(references: readonly string[], signal?: AbortSignal): Promise<Readable>;
+  /** Streams an archive into the engine; resolves with the engine's messages once it has loaded it. */
+  loadImages(archive: Readable, signal?: AbortSignal): Promise<string[]>;
+  tagImage(id: string, repository: string, tag: string): Promise<void>;
+}

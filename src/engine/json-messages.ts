@@ -1,0 +1,46 @@
+/** A message of the engine's JSON stream (load, build, pull). */
+export interface EngineMessage {
+  stream?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/**
+ * Splits the engine's JSON stream into messages. The engine writes one JSON
+ * object per line, but a chunk boundary can fall anywhere, so text is held
+ * until its line is whole.
+ */
+export class JsonMessageParser {
+  private pending = '';
+  private readonly decoder = new TextDecoder();
+
+  push(chunk: Uint8Array): EngineMessage[] {
+    this.pending += this.decoder.decode(chunk, { stream: true });
+    const lines = this.pending.split('\n');
+    this.pending = lines.pop() ?? '';
+    return lines.flatMap((line) => parseLine(line));
+  }
+
+  end(): EngineMessage[] {
+    const rest = this.pending + this.decoder.decode();
+    this.pending = '';
+    return parseLine(rest);
+  }
+}
+
+function parseLine(line: string): EngineMessage[] {
+  const text = line.trim();
+  if (text === '') return [];
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' ? [value as EngineMessage] : [{ stream: text }];
+  } catch {
+    return [{ stream: text }];
+  }
+}
+
+/** The error a message reports, if any. */
+export function messageError(message: EngineMessage): string | undefined {
+  return message.errorDetail?.message ?? message.error;
+}

@@ -1,0 +1,83 @@
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { Annotation } from '../bundle/annotations.ts';
+import { parseDigest, type Digest } from '../digest/digest.ts';
+import { HashingStream } from '../digest/hashing-stream.ts';
+import { parseBundleName } from '../store/bundle-name.ts';
+import type { Store } from '../store/store.ts';
+import { recordedUncompressedSize, resolveBundle } from './bundle-reader.ts';
+
+export interface InspectedLayer {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  uncompressedSize: number | undefined;
+}
+
+export interface InspectResult {
+  name: string;
+  bundleDigest: Digest;
+  location: string;
+  formatVersion: number | undefined;
+  created: string | undefined;
+  producer: Record<string, string>;
+  images: Array<{
+    tags: string[];
+    imageId: Digest;
+    sourceId: string | undefined;
+    manifestDigest: Digest;
+    platform: string | undefined;
+    layers: InspectedLayer[];
+    storedBytes: number;
+    uncompressedBytes: number | undefined;
+  }>;
+  /** True when every layer was read and hashed (--verify). */
+  blobsVerified: boolean;
+}
+
+/** Describes a bundle; with `verifyBlobs`, also reads and hashes every layer. */
+export async function inspectBundle(options: { store: Store; name: string; expect?: string | undefined; verifyBlobs?: boolean }): Promise<InspectResult> {
+  const name = parseBundleName(options.name);
+  const expect = options.expect === undefined || options.expect === '' ? undefined : parseDigest(options.expect, '--expect digest');
+  const source = await options.store.openBundle(name);
+  try {
+    const bundle = await resolveBundle(source, expect);
+    if (options.verifyBlobs === true) {
+      const seen = new Set<Digest>();
+      for (const image of bundle.images) {
+        for (const [i, layer] of image.manifest.layers.entries()) {
+          if (seen.has(layer.digest)) continue;
+          seen.add(layer.digest);
+          const hashing = new HashingStream({ digest: layer.digest, size: layer.size, label: `layer ${i + 1} of ${image.entry.tags[0] ?? image.configDigest}` });
+          await pipeline(await source.openBlob(layer.digest), hashing, new Writable({ write: (_c, _e, cb) => cb() }));
+        }
+      }
+    }
+    const annotations = bundle.index.annotations;
+    return {
+      name,
+      bundleDigest: bundle.index.digest,
+      location: source.location,
+      formatVersion: bundle.index.formatVersion,
+      created: annotations[Annotation.created],
+      producer: Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== Annotation.created && k !== Annotation.formatVersion)),
+      images: bundle.images.map((image) => {
+        const layers = image.manifest.layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, uncompressedSize: recordedUncompressedSize(l) }));
+        const sizes = layers.map((l) => l.uncompressedSize);
+        return {
+          tags: image.entry.tags,
+          imageId: image.configDigest,
+          sourceId: image.entry.sourceId,
+          manifestDigest: image.entry.manifest.digest,
+          platform: image.parsedConfig.os === undefined ? undefined : `${image.parsedConfig.os}/${image.parsedConfig.architecture ?? '?'}`,
+          layers,
+          storedBytes: layers.reduce((sum, l) => sum + l.size, 0) + image.config.length + image.entry.manifest.size,
+          uncompressedBytes: sizes.every((s) => s !== undefined) ? sizes.reduce((a, b) => a + b, 0) : undefined,
+        };
+      }),
+      blobsVerified: options.verifyBlobs === true,
+    };
+  } finally {
+    await source.close();
+  }
+}

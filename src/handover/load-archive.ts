@@ -1,0 +1,82 @@
+import { PassThrough, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { layerCompression } from '../bundle/media-types.ts';
+import type { Descriptor } from '../bundle/model.ts';
+import { decompressor } from '../compression/codecs.ts';
+import { digestHex, type Digest } from '../digest/digest.ts';
+import { HashingStream } from '../digest/hashing-stream.ts';
+import { UnsupportedMediaTypeError } from '../errors.ts';
+import type { TarFile } from '../archive/tar/tar-writer.ts';
+import type { BundleSource } from '../store/store.ts';
+import { recordedUncompressedSize, type ResolvedImage } from './bundle-reader.ts';
+
+/**
+ * Streams a layer out of the store verified twice over: the stored bytes
+ * against the layer digest, and the decompressed tar against the diff id the
+ * image config records, so the engine is only ever fed what was exported.
+ */
+async function* verifiedLayer(source: BundleSource, layer: Descriptor, diffId: Digest, size: number, label: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+  const compression = layerCompression(layer.mediaType) ?? 'none';
+  const stages: Transform[] = [new HashingStream({ digest: layer.digest, size: layer.size, label })];
+  if (compression !== 'none') stages.push(decompressor(compression), new HashingStream({ digest: diffId, size, label: `${label} (uncompressed)` }));
+  const blob = await source.openBlob(layer.digest);
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const done = pipeline([blob, ...stages, out]);
+  // Observed below; this keeps an early stop by the consumer from surfacing as an unhandled rejection.
+  done.catch(() => undefined);
+  try {
+    for await (const chunk of out) {
+      onBytes((chunk as Buffer).length);
+      yield chunk as Buffer;
+    }
+  } finally {
+    if (!out.readableEnded) out.destroy();
+  }
+  await done;
+}
+
+export interface LoadArchivePlan {
+  files: TarFile[];
+  /** Bytes the engine receives. */
+  totalBytes: number;
+}
+
+/**
+ * The archive handed to the engine: docker save's layout, configs and plain
+ * layer tars, with manifest.json last. The engine reads manifest.json only
+ * after the whole archive, so a blob that fails verification stops the
+ * stream before the engine can register anything. Images are listed without
+ * tags: handover tags them only once the engine holds the verified ids.
+ */
+export function planLoadArchive(source: BundleSource, images: ResolvedImage[], onBytes: (n: number) => void): LoadArchivePlan {
+  const files: TarFile[] = [];
+  const layerPaths = new Map<Digest, string>();
+  const manifest = images.map((image) => {
+    const label = image.entry.tags[0] ?? image.configDigest;
+    const configPath = `config/${digestHex(image.configDigest)}.json`;
+    if (!files.some((f) => f.name === configPath)) {
+      files.push({ name: configPath, size: image.config.length, content: async function* () { yield image.config; } });
+    }
+    const layers = image.manifest.layers.map((layer, i) => {
+      const diffId = image.parsedConfig.diffIds[i]!;
+      const known = layerPaths.get(diffId);
+      if (known !== undefined) return known;
+      const compressed = (layerCompression(layer.mediaType) ?? 'none') !== 'none';
+      const size = compressed ? recordedUncompressedSize(layer) : layer.size;
+      if (size === undefined) {
+        throw new UnsupportedMediaTypeError(`Layer ${i + 1} of ${label} is compressed but the bundle does not record its uncompressed size.`, {
+          hint: 'Bundles written by handover export record it; re-export the image with handover.',
+        });
+      }
+      const path = `layers/${digestHex(diffId)}.tar`;
+      layerPaths.set(diffId, path);
+      const layerLabel = `layer ${i + 1} of ${label}`;
+      files.push({ name: path, size, content: () => verifiedLayer(source, layer, diffId, size, layerLabel, onBytes) });
+      return path;
+    });
+    return { Config: configPath, RepoTags: null, Layers: layers };
+  });
+  const manifestJson = Buffer.from(JSON.stringify(manifest));
+  files.push({ name: 'manifest.json', size: manifestJson.length, content: async function* () { yield manifestJson; } });
+  return { files, totalBytes: files.reduce((sum, f) => sum + f.size, 0) };
+}

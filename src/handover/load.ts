@@ -1,0 +1,140 @@
+import { Readable } from 'node:stream';
+import { writeTar } from '../archive/tar/tar-writer.ts';
+import { parseDigest, type Digest } from '../digest/digest.ts';
+import type { Engine } from '../engine/engine.ts';
+import { VerificationError } from '../errors.ts';
+import { familiarRepository, familiarTag, parseTagReference } from '../ref/reference.ts';
+import { parseBundleName } from '../store/bundle-name.ts';
+import type { Store } from '../store/store.ts';
+import { resolveBundle, type ResolvedImage } from './bundle-reader.ts';
+import { planLoadArchive } from './load-archive.ts';
+import { PhaseClock, type PhaseTimings, type ProgressListener } from './progress.ts';
+
+export interface LoadOptions {
+  store: Store;
+  engine: Engine;
+  name: string;
+  /** The bundle digest the producer printed: any other bundle is refused. */
+  expect?: string | undefined;
+  /** Tags that must be in the bundle (and so end up verified on the engine). */
+  requireTags?: readonly string[] | undefined;
+  signal?: AbortSignal | undefined;
+  onProgress?: ProgressListener | undefined;
+}
+
+export interface LoadedImage {
+  tags: string[];
+  imageId: string;
+  layers: number;
+  /** What each tag pointed at before the load, if anything. */
+  previous: Record<string, string | null>;
+}
+
+export interface LoadResult {
+  name: string;
+  bundleDigest: Digest;
+  store: { kind: string; location: string };
+  images: LoadedImage[];
+  bytes: { read: number; loaded: number };
+  timings: { phases: PhaseTimings; totalMs: number };
+  verified: true;
+}
+
+function requiredTags(tags: readonly string[] | undefined, images: ResolvedImage[], bundle: string): void {
+  const present = new Set(images.flatMap((image) => image.entry.tags.map((t) => familiarTag(parseTagReference(t)))));
+  for (const tag of tags ?? []) {
+    const wanted = familiarTag(parseTagReference(tag, 'a required tag'));
+    if (!present.has(wanted)) {
+      throw new VerificationError(`Bundle '${bundle}' does not carry the tag ${wanted}; it has ${present.size === 0 ? 'no tags' : [...present].join(', ')}.`, {
+        hint: 'Export with --tag set to the tag the consumers use (the plan uses charon:local).',
+        details: { required: wanted, present: [...present] },
+      });
+    }
+  }
+}
+
+/** Checks the engine holds exactly the recorded image, with the recorded layers. */
+async function verifyImage(engine: Engine, image: ResolvedImage): Promise<string> {
+  const info = await engine.inspectImage(image.configDigest);
+  if (info === undefined) {
+    throw new VerificationError(`After the load, the engine at ${engine.endpoint} does not hold image ${image.configDigest}.`, {
+      hint: 'The engine accepted the archive but did not register the image; check its log. No tag was changed.',
+    });
+  }
+  const expected = image.parsedConfig.diffIds.join(',');
+  if (info.diffIds.join(',') !== expected) {
+    throw new VerificationError(`The engine holds image ${info.id} with other layers than the bundle records.`, {
+      hint: 'No tag was changed. Remove the image (docker image rm) and load again.',
+      details: { expected: image.parsedConfig.diffIds, actual: info.diffIds },
+    });
+  }
+  return info.id;
+}
+
+/**
+ * Load: bundle -> verified as it streams -> engine, untagged; then each image
+ * is checked on the engine and only then tagged, so a tag never points at an
+ * unverified image: after any failure it is absent or keeps its old image.
+ */
+export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
+  const name = parseBundleName(options.name);
+  const expect = options.expect === undefined || options.expect === '' ? undefined : parseDigest(options.expect, '--expect digest');
+  for (const tag of options.requireTags ?? []) parseTagReference(tag, 'a required tag');
+  const clock = new PhaseClock();
+  const { engine } = options;
+  clock.start('engine check');
+  await engine.version();
+  clock.start('store read');
+  const source = await options.store.openBundle(name, options.signal === undefined ? {} : { signal: options.signal });
+  try {
+    clock.start('verify bundle');
+    const bundle = await resolveBundle(source, expect);
+    requiredTags(options.requireTags, bundle.images, name);
+
+    clock.start('stream');
+    let read = 0;
+    const plan = planLoadArchive(source, bundle.images, (n) => {
+      read += n;
+      options.onProgress?.({ phase: 'load', bytes: read, total: plan.totalBytes });
+    });
+    const archive = Readable.from(
+      (async function* () {
+        yield* writeTar(plan.files);
+        clock.start('engine load');
+      })(),
+      { objectMode: false },
+    );
+    await engine.loadImages(archive, options.signal);
+
+    clock.start('verify');
+    const loaded: LoadedImage[] = [];
+    for (const image of bundle.images) {
+      const id = await verifyImage(engine, image);
+      const previous: Record<string, string | null> = {};
+      for (const tag of image.entry.tags) {
+        const ref = parseTagReference(tag);
+        const familiar = familiarTag(ref);
+        previous[familiar] = (await engine.inspectImage(familiar))?.id ?? null;
+        await engine.tagImage(id, familiarRepository(ref), ref.tag);
+        const now = await engine.inspectImage(familiar);
+        if (now?.id !== id) {
+          throw new VerificationError(`After tagging, ${familiar} points at ${now?.id ?? 'nothing'} instead of ${id}.`, {
+            hint: 'Another process changed the tag at the same time. Load again.',
+          });
+        }
+      }
+      loaded.push({ tags: image.entry.tags.map((t) => familiarTag(parseTagReference(t))), imageId: id, layers: image.manifest.layers.length, previous });
+    }
+    return {
+      name,
+      bundleDigest: bundle.index.digest,
+      store: { kind: options.store.kind, location: options.store.location },
+      images: loaded,
+      bytes: { read, loaded: plan.totalBytes },
+      timings: clock.result(),
+      verified: true,
+    };
+  } finally {
+    await source.close();
+  }
+}

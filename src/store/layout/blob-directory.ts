@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { digestHex, sha256Digest, type Digest } from '../../digest/digest.ts';
+import { HashingStream } from '../../digest/hashing-stream.ts';
+import { storeIOError } from '../../errors.ts';
+import type { BlobWriteOptions, StoredBlob } from '../store.ts';
+
+export const BLOBS_DIR = join('blobs', 'sha256');
+
+/** The path of a blob under a layout or store root. The digest's form keeps it inside. */
+export function blobPath(root: string, digest: Digest): string {
+  return join(root, BLOBS_DIR, digestHex(digest));
+}
+
+export function temporaryName(prefix: string): string {
+  return `${prefix}-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/**
+ * A content-addressed directory of blobs (`blobs/sha256/<hex>` under root).
+ * Blobs are written to a temporary file on the same file system, hashed on
+ * the way, and renamed into place: a blob path only ever holds whole content.
+ */
+export class BlobDirectory {
+  readonly root: string;
+  private readonly tmpDir: string;
+
+  constructor(root: string, tmpDir: string) {
+    this.root = root;
+    this.tmpDir = tmpDir;
+  }
+
+  path(digest: Digest): string {
+    return blobPath(this.root, digest);
+  }
+
+  async ensure(): Promise<void> {
+    try {
+      await mkdir(join(this.root, BLOBS_DIR), { recursive: true });
+      await mkdir(this.tmpDir, { recursive: true });
+    } catch (error) {
+      throw storeIOError('creating', this.root, error);
+    }
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    try {
+      return await exists(this.path(digest));
+    } catch (error) {
+      throw storeIOError('reading', this.path(digest), error);
+    }
+  }
+
+  async write(source: Readable, options: BlobWriteOptions = {}): Promise<StoredBlob> {
+    const tmp = join(this.tmpDir, temporaryName('blob'));
+    const hashing = new HashingStream(options.expected);
+    try {
+      await pipeline(source, hashing, createWriteStream(tmp, { flags: 'wx' }), { signal: options.signal });
+      return await this.settle(tmp, hashing.digest, hashing.bytes);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw storeIOError('writing a blob to', this.root, error);
+    }
+  }
+
+  async put(bytes: Uint8Array): Promise<StoredBlob> {
+    const digest = sha256Digest(bytes);
+    if (await this.has(digest)) return { digest, size: bytes.length, written: false };
+    const tmp = join(this.tmpDir, temporaryName('blob'));
+    try {
+      await writeFile(tmp, bytes, { flag: 'wx' });
+      return await this.settle(tmp, digest, bytes.length);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw storeIOError('writing a blob to', this.root, error);
+    }
+  }
+
+  /** Moves a finished temporary file to its digest's path, unless the blob is already there. */
+  private async settle(tmp: string, digest: Digest, size: number): Promise<StoredBlob> {
+    const target = this.path(digest);
+    if (await exists(target)) {
+      await rm(tmp, { force: true });
+      return { digest, size, written: false };
+    }
+    await rename(tmp, target);
+    return { digest, size, written: true };
+  }
+}
