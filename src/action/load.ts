@@ -1,0 +1,67 @@
+import * as core from '@actions/core';
+import { DockerEngine } from '../engine/docker-engine.ts';
+import { parseDockerHost } from '../engine/docker-host.ts';
+import { loadBundle, type LoadResult } from '../handover/load.ts';
+import { selectStore } from '../store/select-store.ts';
+import { describeFailure } from './failure.ts';
+import { readLoadInputs } from './inputs.ts';
+import { writeJobSummary } from './job-summary.ts';
+import { logProgress } from './log-progress.ts';
+import { setOutputs, type LoadOutputs } from './outputs.ts';
+import { loadSummaryMarkdown } from './summary.ts';
+
+export function loadOutputs(result: LoadResult): LoadOutputs {
+  return {
+    'bundle-digest': result.bundleDigest,
+    'image-ids': result.images.map((i) => i.imageId).join(','),
+    tags: result.images.flatMap((i) => i.tags).join(','),
+  };
+}
+
+/** The load action: artifact -> verified bundle -> engine, each tag checked; outputs and a job summary. */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  try {
+    const inputs = readLoadInputs((name) => core.getInput(name));
+    const store = selectStore({ store: inputs.store, env, cwd: process.cwd() });
+    const engine = new DockerEngine(parseDockerHost(env['DOCKER_HOST']));
+    if (inputs.expect === undefined) {
+      core.warning(
+        `Loading whatever bundle is named '${inputs.name}' without pinning it. Set expect: to the producer's bundle-digest output (expect: \${{ needs.<job>.outputs.<output> }}) so only the image that was built is loaded.`,
+      );
+    }
+    const result = await core.group(`Load '${inputs.name}' from ${store.location} into ${engine.endpoint}`, () =>
+      loadBundle({
+        store,
+        engine,
+        name: inputs.name,
+        expect: inputs.expect,
+        requireTags: inputs.tags,
+        onProgress: logProgress((line) => core.info(line)),
+      }),
+    );
+    const verifiedTags = result.images.flatMap((i) => i.tags);
+    for (const image of result.images) {
+      core.info(`Verified ${image.imageId} as ${image.tags.length === 0 ? '(untagged)' : image.tags.join(', ')}`);
+    }
+    await writeJobSummary(
+      env,
+      loadSummaryMarkdown({
+        name: result.name,
+        bundleDigest: result.bundleDigest,
+        pinned: inputs.expect !== undefined,
+        store: result.store,
+        images: result.images.map((i) => ({ tags: i.tags, imageId: i.imageId, layers: i.layers })),
+        verifiedTags,
+        readBytes: result.bytes.read,
+        loadedBytes: result.bytes.loaded,
+        phases: result.timings.phases,
+        totalMs: result.timings.totalMs,
+      }),
+    );
+    setOutputs(loadOutputs(result), (name, value) => core.setOutput(name, value));
+  } catch (error) {
+    const failure = describeFailure(error);
+    core.setFailed(failure.message);
+    process.exitCode = failure.exitStatus;
+  }
+}

@@ -1,0 +1,124 @@
+import { shortDigest } from '../digest/digest.ts';
+import type { PhaseTimings } from '../handover/progress.ts';
+
+/** One image as the summaries show it. */
+export interface SummaryImage {
+  tags: string[];
+  imageId: string;
+  layers: number;
+  /** Per-image byte counts, where the flow reports them. */
+  uncompressedBytes?: number | undefined;
+  storedBytes?: number | undefined;
+}
+
+export interface ExportSummary {
+  name: string;
+  bundleDigest: string;
+  store: { kind: string; location: string };
+  artifactId: number | undefined;
+  compression: string;
+  images: SummaryImage[];
+  /** Bytes the bundle occupies in the store. */
+  storedBytes: number;
+  phases: PhaseTimings;
+  totalMs: number;
+}
+
+export interface LoadSummary {
+  name: string;
+  bundleDigest: string;
+  /** Whether the digest was pinned with expect. */
+  pinned: boolean;
+  store: { kind: string; location: string };
+  images: SummaryImage[];
+  /** Tags checked on the engine after the load. */
+  verifiedTags: string[];
+  /** Bytes read from the store. */
+  readBytes: number;
+  /** Bytes streamed into the engine (uncompressed layers). */
+  loadedBytes: number;
+  phases: PhaseTimings;
+  totalMs: number;
+}
+
+/** 1536 -> "1.5 KiB"; exact bytes stay in the outputs. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.map(escapeCell).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function imagesTable(images: SummaryImage[]): string {
+  return table(
+    ['Tags', 'Image id', 'Layers', 'Uncompressed', 'Stored'],
+    images.map((image) => [
+      image.tags.length === 0 ? '(untagged)' : image.tags.map((t) => `\`${t}\``).join(', '),
+      `\`${shortDigest(image.imageId)}\``,
+      String(image.layers),
+      image.uncompressedBytes === undefined ? '—' : formatBytes(image.uncompressedBytes),
+      image.storedBytes === undefined ? '—' : formatBytes(image.storedBytes),
+    ]),
+  );
+}
+
+function phasesTable(phases: PhaseTimings, totalMs: number): string {
+  return table(['Phase', 'Time'], [...Object.entries(phases).map(([phase, ms]) => [phase, formatMs(ms)]), ['**total**', `**${formatMs(totalMs)}**`]]);
+}
+
+function ratio(stored: number, uncompressed: number): string {
+  return uncompressed === 0 ? '' : ` (${((stored / uncompressed) * 100).toFixed(0)} % of ${formatBytes(uncompressed)} uncompressed)`;
+}
+
+/** The export job summary, in GitHub-flavoured Markdown. */
+export function exportSummaryMarkdown(summary: ExportSummary): string {
+  const uncompressed = summary.images.reduce((sum, i) => sum + (i.uncompressedBytes ?? 0), 0);
+  const where =
+    summary.artifactId === undefined ? `${summary.store.kind} store at \`${summary.store.location}\`` : `artifact \`${summary.name}\` (id ${summary.artifactId})`;
+  return [
+    `### Image handover: exported \`${summary.name}\``,
+    '',
+    `- Bundle digest: \`${summary.bundleDigest}\` (pin it in consumers with \`expect\`)`,
+    `- Stored as ${where}`,
+    `- Stored: ${formatBytes(summary.storedBytes)}${ratio(summary.storedBytes, uncompressed)}, layers compressed with ${summary.compression}`,
+    '',
+    imagesTable(summary.images),
+    '',
+    phasesTable(summary.phases, summary.totalMs),
+    '',
+  ].join('\n');
+}
+
+/** The load job summary, in GitHub-flavoured Markdown. */
+export function loadSummaryMarkdown(summary: LoadSummary): string {
+  return [
+    `### Image handover: loaded \`${summary.name}\``,
+    '',
+    `- Bundle digest: \`${summary.bundleDigest}\` ${summary.pinned ? '(matches `expect`)' : '(not pinned: set `expect` to the producer\'s bundle-digest output)'}`,
+    `- From the ${summary.store.kind} store: ${summary.store.location}`,
+    `- Read: ${formatBytes(summary.readBytes)} from the store, streamed ${formatBytes(summary.loadedBytes)} into the engine`,
+    `- Verified on the engine: ${summary.verifiedTags.length === 0 ? 'image ids' : summary.verifiedTags.map((t) => `\`${t}\``).join(', ')}`,
+    '',
+    imagesTable(summary.images),
+    '',
+    phasesTable(summary.phases, summary.totalMs),
+    '',
+  ].join('\n');
+}
