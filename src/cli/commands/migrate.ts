@@ -1,0 +1,60 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ExitStatus, UsageError, describeCause } from '../../errors.ts';
+import { unifiedDiff } from '../../workflow/migrate/diff.ts';
+import { migrateWorkflow } from '../../workflow/migrate/migrate.ts';
+import type { MigrateStyle } from '../../workflow/migrate/plan.ts';
+import type { Command } from '../command.ts';
+
+const STYLES: readonly MigrateStyle[] = ['action', 'steps'];
+
+function readStyle(value: unknown): MigrateStyle {
+  const style = value ?? 'action';
+  if (typeof style === 'string' && (STYLES as readonly string[]).includes(style)) return style as MigrateStyle;
+  throw new UsageError(`Unknown --style '${String(style)}'. Expected one of: ${STYLES.join(', ')}.`, {
+    hint: "'action' uses the handover export/load actions; 'steps' writes Docker's documented steps with cache reuse.",
+  });
+}
+
+export const migrateCommand: Command = {
+  name: 'migrate',
+  summary: 'Rewrite a registry-pull pipeline onto the image handover.',
+  usage: 'migrate FILE [--write] [--style action|steps] [--tag TAG]',
+  options: {
+    write: { type: 'boolean', short: 'w', description: 'Write the result to FILE instead of printing a diff.' },
+    style: { type: 'string', valueName: 'STYLE', description: "action (default): our export/load actions; steps: build-push-action + upload/download-artifact + docker load." },
+    tag: { type: 'string', valueName: 'TAG', description: 'The tag consumers load (default: the tag they already give the pulled image, else <repository>:local).' },
+  },
+  details: [
+    'The build job exports and uploads the image; consumers load and verify it instead of',
+    'logging in and pulling; the integration gate follows the export, not the push policy.',
+    'Comments, blank lines, quoting and key order are kept; untouched jobs are byte-identical.',
+    'Running it again changes nothing. Check the result with: handover check FILE',
+    '',
+    'Exit statuses: 0 ok (diff printed or file written, or nothing to migrate), 2 usage or parse error.',
+  ].join('\n'),
+  async run(args, io) {
+    const [file, ...extra] = args.positionals;
+    if (file === undefined || extra.length > 0) {
+      throw new UsageError(file === undefined ? 'migrate needs the workflow FILE to rewrite.' : `migrate takes one FILE, got ${args.positionals.length}.`, {
+        hint: "Run 'handover migrate --help' for usage.",
+      });
+    }
+    const style = readStyle(args.values['style']);
+    const tag = args.values['tag'];
+    const path = resolve(io.cwd, file);
+    const text = await readFile(path, 'utf8').catch((error: unknown) => {
+      throw new UsageError(`Cannot read '${file}': ${describeCause(error)}.`, { hint: 'Name a workflow file that exists.', cause: error });
+    });
+    const result = migrateWorkflow(file, text, { style, ...(typeof tag === 'string' ? { tag } : {}) });
+    if (!result.changed) {
+      io.stderr.write(`${file}: nothing to migrate (no job pulls an image another job of this workflow builds).\n`);
+      return ExitStatus.ok;
+    }
+    if (args.values['write'] === true) await writeFile(path, result.text);
+    else io.stdout.write(unifiedDiff(text, result.text, `a/${file}`, `b/${file}`));
+    io.stderr.write(`${result.notes.map((note) => `  ${note}`).join('\n')}\n`);
+    if (args.values['write'] === true) io.stderr.write(`Wrote ${file}. Check it with: handover check ${file}\n`);
+    return ExitStatus.ok;
+  },
+};
