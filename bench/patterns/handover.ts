@@ -1,0 +1,79 @@
+/**
+ * The product: `handover export` on the producer into a local store, and
+ * `handover load` from it on the consumer (verification included). Runs the
+ * built CLI (bin/handover.js over lib/) with this Node, under GNU time for
+ * the process's peak RSS. Its --json results are kept for the phase report.
+ */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { findNumber } from '../report/phases.ts';
+import { q, run } from '../measure.ts';
+import type { HandoverCase, Pattern, SideResult } from './pattern.ts';
+import { onConsumer, onProducer, rssFile, rssPrefix, timedSide } from './shell.ts';
+
+function cli(c: HandoverCase): string {
+  return `${q(process.execPath)} ${q(join(c.repoRoot, 'bin/handover.js'))}`;
+}
+
+function parseJson(stdout: string): unknown {
+  const text = stdout.trim();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // Some CLIs print one JSON object per line: take the last one.
+    const last = text.split('\n').at(-1) ?? '';
+    try {
+      return JSON.parse(last) as unknown;
+    } catch {
+      return { unparsed: text.slice(0, 2000) };
+    }
+  }
+}
+
+/** The bytes a load read from the store, under whichever name the result uses. */
+const bytesReadKeys = ['bytesMoved', 'bytesRead', 'storeBytesRead', 'readBytes', 'bytesFetched', 'transferredBytes'];
+
+export const handoverPattern: Pattern = {
+  id: 'handover',
+  label: 'handover export / load (local store)',
+  producerCommand: 'handover export IMAGE --store DIR --name bench --json',
+  consumerCommand: 'handover load --name bench --store DIR --json',
+  rssOf: 'handover (node)',
+  async unavailable(repoRoot) {
+    try {
+      await access(join(repoRoot, 'lib/cli/process.js'));
+    } catch {
+      return 'lib/ is not built (npm run build)';
+    }
+    for (const verb of ['export', 'load']) {
+      const help = await run(process.execPath, [join(repoRoot, 'bin/handover.js'), verb, '--help'], { allowFailure: true });
+      if (help.exitCode !== 0) return `the CLI has no \`${verb}\` command yet`;
+    }
+    return undefined;
+  },
+  async produce(c) {
+    const rss = rssFile(c, 'export');
+    const side = await timedSide(
+      `${rssPrefix(rss)} ${cli(c)} export ${q(c.image.ref)} --store ${q(c.storeDir)} --name ${q(`bench-${c.key}`)} --json`,
+      onProducer(c),
+      rss,
+    );
+    const result: SideResult = { wallMs: side.wallMs, details: parseJson(side.run.stdout) };
+    if (side.peakRssKiB !== undefined) result.peakRssKiB = side.peakRssKiB;
+    return result;
+  },
+  async consume(c) {
+    const rss = rssFile(c, 'load');
+    const side = await timedSide(
+      `${rssPrefix(rss)} ${cli(c)} load --name ${q(`bench-${c.key}`)} --store ${q(c.storeDir)} --json`,
+      onConsumer(c),
+      rss,
+    );
+    const details = parseJson(side.run.stdout);
+    const result: SideResult = { wallMs: side.wallMs, details };
+    if (side.peakRssKiB !== undefined) result.peakRssKiB = side.peakRssKiB;
+    const moved = findNumber(details, bytesReadKeys);
+    if (moved !== undefined) result.bytesMoved = moved;
+    return result;
+  },
+};
