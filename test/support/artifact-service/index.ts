@@ -16,6 +16,9 @@ export interface RunnerJob {
   readonly dir: string;
   /** The environment a runner gives a step of this job (merge INPUT_* over it). */
   readonly env: Record<string, string>;
+  /** GITHUB_OUTPUT and GITHUB_STEP_SUMMARY. */
+  readonly outputFile: string;
+  readonly summaryFile: string;
   /** The step outputs written to GITHUB_OUTPUT so far. */
   outputs(): Promise<Record<string, string>>;
   /** The job summary written to GITHUB_STEP_SUMMARY so far. */
@@ -99,6 +102,8 @@ export async function startArtifactService(options: { repository?: string } = {}
       jobId,
       dir,
       env,
+      outputFile: files.output,
+      summaryFile: files.summary,
       outputs: async () => parseCommandFile(await readFile(files.output, 'utf8')),
       summary: () => readFile(files.summary, 'utf8'),
     };

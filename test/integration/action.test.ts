@@ -1,0 +1,131 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startArtifactService, type ArtifactServiceHarness, type RunnerJob } from '../support/artifact-service/index.ts';
+import { runAction } from '../support/artifact-service/run-action.ts';
+
+const run = promisify(execFile);
+const exampleDir = new URL('../../examples/charon-pipeline/', import.meta.url).pathname;
+
+async function docker(host: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', args, { env: { ...process.env, DOCKER_HOST: host, DOCKER_BUILDKIT: '0' }, maxBuffer: 16 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+/** Builds the example's charon image on an engine, as the workflow's build step does. */
+export async function buildCharon(host: string, tag: string, version: string): Promise<string> {
+  const context = await mkdtemp(join(tmpdir(), 'ho-charon-'));
+  try {
+    await run(join(exampleDir, 'scripts/prepare-context.sh'), [context]);
+    await docker(host, 'build', '-q', '-t', tag, '--build-arg', `CHARON_VERSION=${version}`, context);
+    return await docker(host, 'image', 'inspect', tag, '--format', '{{.Id}}');
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
+}
+
+async function imageId(host: string, ref: string): Promise<string | undefined> {
+  return await docker(host, 'image', 'inspect', ref, '--format', '{{.Id}}').catch(() => undefined);
+}
+
+describe('export and load actions, run as a runner runs them', () => {
+  const engines = inject('engines');
+  const tag = 'charon-action:local';
+  let harness: ArtifactServiceHarness;
+  let producer: RunnerJob;
+  let builtId: string;
+
+  beforeAll(async () => {
+    harness = await startArtifactService();
+    producer = await harness.createJob('build-image');
+    builtId = await buildCharon(engines.producer, 'charon-build:action', 'action-1');
+    for (const host of [engines.c1, engines.c2]) await docker(host, 'image', 'rm', '-f', tag).catch(() => '');
+  });
+  afterAll(async () => {
+    await harness?.stop();
+  });
+
+  let exported: Record<string, string> = {};
+
+  it('export uploads the bundle as an artifact and reports it in outputs and the job summary', async () => {
+    const result = await runAction('export', producer, { images: 'charon-build:action', tag }, { DOCKER_HOST: engines.producer });
+    expect(result.error).toBeUndefined();
+    expect(result.exitCode).toBe(0);
+    exported = result.outputs;
+    const [artifact] = harness.service.list();
+    expect(exported).toEqual({
+      'artifact-name': 'docker-image',
+      'artifact-id': String(artifact!.id),
+      'bundle-digest': expect.stringMatching(/^sha256:[0-9a-f]{64}$/) as string,
+      'image-ids': expect.stringMatching(/^sha256:[0-9a-f]{64}$/) as string,
+      bytes: expect.stringMatching(/^[1-9][0-9]*$/) as string,
+      'run-integration': 'true',
+    });
+    expect(artifact).toMatchObject({ name: 'docker-image', finalized: true });
+    const days = (artifact!.expiresAt!.getTime() - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(0.95);
+    expect(days).toBeLessThanOrEqual(1.01);
+    expect(result.summary).toContain(`Bundle digest: \`${exported['bundle-digest']}\``);
+    expect(result.summary).toContain(`\`${tag}\``);
+    expect(result.summary).toMatch(/\| \*\*total\*\* \|/);
+    expect(result.stdout).toMatch(/^::group::Export charon-build:action as 'docker-image'/m);
+    expect(result.stdout).toContain('::endgroup::');
+    expect(builtId).toMatch(/^sha256:/);
+  });
+
+  it('load on another engine verifies the pinned bundle and the tag', async () => {
+    const consumer = await harness.createJob('integration-cerberus');
+    const result = await runAction('load', consumer, { expect: exported['bundle-digest']!, tags: tag }, { DOCKER_HOST: engines.c1 });
+    expect(result.error).toBeUndefined();
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs).toEqual({ 'bundle-digest': exported['bundle-digest'], 'image-ids': expect.any(String) as string, tags: tag });
+    expect(await imageId(engines.c1, tag)).toBe(result.outputs['image-ids']);
+    expect(result.summary).toContain('(matches `expect`)');
+    expect(result.summary).toContain(`Verified on the engine: \`${tag}\``);
+    expect(result.stdout).not.toContain('::warning::');
+  });
+
+  it('load refuses a bundle other than the pinned one and leaves the tag absent', async () => {
+    const consumer = await harness.createJob('integration-waf');
+    const other = `sha256:${'0'.repeat(64)}`;
+    const result = await runAction('load', consumer, { expect: other, tags: tag }, { DOCKER_HOST: engines.c2 });
+    expect(result.exitCode).toBe(5);
+    expect(result.error).toMatch(/^\[BUNDLE_DIGEST_MISMATCH\] /);
+    expect(result.error).toContain(other);
+    expect(result.outputs).toEqual({});
+    expect(await imageId(engines.c2, tag)).toBeUndefined();
+  });
+
+  it('load says which artifact it looked for and which the run has', async () => {
+    const consumer = await harness.createJob('integration-crowdsec');
+    const result = await runAction('load', consumer, { name: 'docker-imge' }, { DOCKER_HOST: engines.c2 });
+    expect(result.exitCode).toBe(3);
+    expect(result.error).toContain(`[BUNDLE_NOT_FOUND] No artifact named 'docker-imge' in GitHub Actions artifacts of run ${harness.runId} of example/charon. It has: docker-image.`);
+    expect(result.stdout).toContain('::warning::Loading whatever bundle is named');
+  });
+
+  it('load fails fast when a required tag is not in the bundle', async () => {
+    const consumer = await harness.createJob('integration-ratelimit');
+    const result = await runAction('load', consumer, { expect: exported['bundle-digest']!, tags: 'charon:other' }, { DOCKER_HOST: engines.c2 });
+    expect(result.exitCode).toBe(5);
+    expect(result.error).toMatch(/^\[VERIFY_FAILED\] Bundle 'docker-image' does not carry the tag charon:other/);
+  });
+
+  it('a re-run of the producer replaces the artifact; an empty image input fails before any work', async () => {
+    const rerun = await runAction('export', producer, { images: 'charon-build:action', tag, 'retention-days': '3' }, { DOCKER_HOST: engines.producer });
+    expect(rerun.exitCode).toBe(0);
+    const artifacts = harness.service.list().filter((a) => a.name === 'docker-image');
+    expect(artifacts).toHaveLength(1);
+    expect(rerun.outputs['artifact-id']).toBe(String(artifacts[0]!.id));
+    expect(rerun.outputs['artifact-id']).not.toBe(exported['artifact-id']);
+    expect((artifacts[0]!.expiresAt!.getTime() - Date.now()) / 86_400_000).toBeGreaterThan(2.9);
+
+    const empty = await runAction('export', producer, { images: '', tag }, { DOCKER_HOST: engines.producer });
+    expect(empty.exitCode).toBe(2);
+    expect(empty.error).toMatch(/^\[USAGE\] Expected at least one image to export, found none\./);
+    expect(empty.outputs).toEqual({});
+  });
+});
