@@ -6,6 +6,9 @@ import type { Compression } from '../bundle/media-types.ts';
 export const ZSTD_LEVEL = 3;
 const CHUNK = 256 * 1024;
 
+/** The input cut the compressors get: see FixedChunks. */
+export const COMPRESS_INPUT_CHUNK = 1024 * 1024;
+
 export function compressor(compression: Exclude<Compression, 'none'>): Transform {
   if (compression === 'gzip') return createGzip({ level: 6, chunkSize: CHUNK });
   return createZstdCompress({ chunkSize: CHUNK, params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } });

@@ -86,11 +86,11 @@ function writeOctal(block: Buffer, value: number, start: number, length: number)
 }
 
 /** A ustar header for a regular file; sizes past the octal field's range use base-256. */
-export function fileHeader(name: string, size: number, mtime = 0): Buffer {
+export function fileHeader(name: string, size: number, mode = 0o644, mtime = 0): Buffer {
   if (Buffer.byteLength(name) > 100) throw new RangeError(`tar entry name longer than 100 bytes: ${name}`);
   const block = Buffer.alloc(BLOCK);
   block.write(name, 0, 100, 'utf8');
-  writeOctal(block, 0o644, 100, 8);
+  writeOctal(block, mode, 100, 8);
   writeOctal(block, 0, 108, 8);
   writeOctal(block, 0, 116, 8);
   if (size < 8 ** 11) {

@@ -3,6 +3,8 @@ import { BLOCK, fileHeader, padding } from './tar-header.ts';
 export interface TarFile {
   name: string;
   size: number;
+  /** Permission bits; 0644 when not given. */
+  mode?: number;
   /** The file's bytes; must yield exactly `size` bytes. */
   content: () => AsyncIterable<Uint8Array>;
 }
@@ -14,7 +16,7 @@ export interface TarFile {
  */
 export async function* writeTar(files: AsyncIterable<TarFile> | Iterable<TarFile>): AsyncGenerator<Uint8Array> {
   for await (const file of files) {
-    yield fileHeader(file.name, file.size);
+    yield fileHeader(file.name, file.size, file.mode);
     let written = 0;
     for await (const chunk of file.content()) {
       written += chunk.length;
