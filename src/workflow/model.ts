@@ -81,8 +81,9 @@ function get(map: YAMLMap, key: string): Pair<Scalar, Node | null> | undefined {
 function field(file: SourceFile, pair: Pair<Scalar, Node | null> | undefined): Field | undefined {
   const node = pair?.value;
   if (pair === undefined || !isScalar(node) || node.value === null) return undefined;
+  const raw: unknown = node.value;
   return {
-    value: String(node.value),
+    value: typeof raw === 'string' ? raw : JSON.stringify(raw),
     node,
     key: pair.key,
     offsetOf: (index, needle) => scalarOffset(file.text, node, index, needle),

@@ -5,15 +5,15 @@ import { formatJson } from '../../workflow/formatters/json.ts';
 import { formatSarif } from '../../workflow/formatters/sarif.ts';
 import { formatSummary, formatText } from '../../workflow/formatters/text.ts';
 import { rules } from '../../workflow/rules/index.ts';
-import type { Command } from '../command.ts';
+import type { Command, ParsedArgs } from '../command.ts';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
 type Format = (typeof FORMATS)[number];
 
-function readFormat(value: unknown): Format {
-  const format = value ?? 'text';
-  if (typeof format === 'string' && (FORMATS as readonly string[]).includes(format)) return format as Format;
-  throw new UsageError(`Unknown --format '${String(format)}'. Expected one of: ${FORMATS.join(', ')}.`, {
+function readFormat(value: ParsedArgs['values'][string]): Format {
+  const format = typeof value === 'string' ? value : 'text';
+  if ((FORMATS as readonly string[]).includes(format)) return format as Format;
+  throw new UsageError(`Unknown --format '${format}'. Expected one of: ${FORMATS.join(', ')}.`, {
     hint: "Use 'text' on a terminal, 'json' for scripts, 'sarif' for GitHub code scanning.",
   });
 }

@@ -4,14 +4,14 @@ import { ExitStatus, UsageError, describeCause } from '../../errors.ts';
 import { unifiedDiff } from '../../workflow/migrate/diff.ts';
 import { migrateWorkflow } from '../../workflow/migrate/migrate.ts';
 import type { MigrateStyle } from '../../workflow/migrate/plan.ts';
-import type { Command } from '../command.ts';
+import type { Command, ParsedArgs } from '../command.ts';
 
 const STYLES: readonly MigrateStyle[] = ['action', 'steps'];
 
-function readStyle(value: unknown): MigrateStyle {
-  const style = value ?? 'action';
-  if (typeof style === 'string' && (STYLES as readonly string[]).includes(style)) return style as MigrateStyle;
-  throw new UsageError(`Unknown --style '${String(style)}'. Expected one of: ${STYLES.join(', ')}.`, {
+function readStyle(value: ParsedArgs['values'][string]): MigrateStyle {
+  const style = typeof value === 'string' ? value : 'action';
+  if ((STYLES as readonly string[]).includes(style)) return style as MigrateStyle;
+  throw new UsageError(`Unknown --style '${style}'. Expected one of: ${STYLES.join(', ')}.`, {
     hint: "'action' uses the handover export/load actions; 'steps' writes Docker's documented steps with cache reuse.",
   });
 }

@@ -91,7 +91,7 @@ describe.each(STYLES)('migrate --style %s', (style) => {
     for (const kept of ['# Fork pull requests get no secrets, so they cannot push.', '      - name: Decide push policy', '      - name: Compute image reference']) {
       expect(producerAfter).toContain(kept);
     }
-    const policyStep = /      - name: Decide push policy[\s\S]*?fi\n/.exec(producerBefore)?.[0] ?? 'missing';
+    const policyStep = / {6}- name: Decide push policy[\s\S]*?fi\n/.exec(producerBefore)?.[0] ?? 'missing';
     expect(producerAfter).toContain(policyStep);
   });
 
