@@ -39,7 +39,7 @@ function parseAnnotations(value: unknown, what: string): Record<string, string> 
   const entries = Object.entries(value);
   if (entries.length > BundleLimits.maxAnnotations) throw malformed(what, `${entries.length} annotations`);
   for (const [, v] of entries) if (typeof v !== 'string') throw malformed(what, 'annotations must be strings');
-  return Object.fromEntries(entries) as Record<string, string>;
+  return Object.fromEntries(entries);
 }
 
 function parseDescriptorDigest(value: unknown, what: string): Digest {
@@ -84,7 +84,7 @@ export function parseIndex(bytes: Uint8Array): BundleIndex {
   const raw = parseJson(bytes, 'index.json');
   if (raw['schemaVersion'] !== 2) throw malformed('index.json', `schemaVersion ${JSON.stringify(raw['schemaVersion'])}, expected 2`);
   if (raw['mediaType'] !== undefined && raw['mediaType'] !== MediaType.ociIndex) {
-    throw new UnsupportedMediaTypeError(`The bundle's index has media type '${String(raw['mediaType'])}'; expected ${MediaType.ociIndex}.`);
+    throw new UnsupportedMediaTypeError(`The bundle's index has media type ${JSON.stringify(raw['mediaType'])}; expected ${MediaType.ociIndex}.`);
   }
   const annotations = parseAnnotations(raw['annotations'], 'index.json');
   const formatVersion = parseFormatVersion(annotations);

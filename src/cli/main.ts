@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ExitStatus, HandoverError, UsageError, describeCause, isHandoverError } from '../errors.ts';
+import type { HandoverError} from '../errors.ts';
+import { ExitStatus, UsageError, describeCause, isHandoverError } from '../errors.ts';
 import type { Command, CommandIO, OptionSpec, ParsedArgs } from './command.ts';
 import { VERSION } from '../version.ts';
 import { commands } from './commands/index.ts';

@@ -94,7 +94,7 @@ export class DockerEngine implements Engine {
     const response = await this.send(method, path);
     const text = await readBody(response);
     const status = response.statusCode ?? 0;
-    if (status >= 200 && status < 300) return { status, body: text === '' ? ('' as T | string) : (JSON.parse(text) as T) };
+    if (status >= 200 && status < 300) return { status, body: text === '' ? ('') : (JSON.parse(text) as T) };
     return { status, body: engineMessage(text) };
   }
 

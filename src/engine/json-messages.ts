@@ -34,7 +34,7 @@ function parseLine(line: string): EngineMessage[] {
   if (text === '') return [];
   try {
     const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' ? [value as EngineMessage] : [{ stream: text }];
+    return value !== null && typeof value === 'object' ? [value] : [{ stream: text }];
   } catch {
     return [{ stream: text }];
   }

@@ -55,7 +55,7 @@ export function planLoadArchive(source: BundleSource, images: ResolvedImage[], o
     const label = image.entry.tags[0] ?? image.configDigest;
     const configPath = `config/${digestHex(image.configDigest)}.json`;
     if (!files.some((f) => f.name === configPath)) {
-      files.push({ name: configPath, size: image.config.length, content: async function* () { yield image.config; } });
+      files.push({ name: configPath, size: image.config.length, content: function* () { yield image.config; } });
     }
     const layers = image.manifest.layers.map((layer, i) => {
       const diffId = image.parsedConfig.diffIds[i]!;
@@ -77,6 +77,6 @@ export function planLoadArchive(source: BundleSource, images: ResolvedImage[], o
     return { Config: configPath, RepoTags: null, Layers: layers };
   });
   const manifestJson = Buffer.from(JSON.stringify(manifest));
-  files.push({ name: 'manifest.json', size: manifestJson.length, content: async function* () { yield manifestJson; } });
+  files.push({ name: 'manifest.json', size: manifestJson.length, content: function* () { yield manifestJson; } });
   return { files, totalBytes: files.reduce((sum, f) => sum + f.size, 0) };
 }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -45,7 +45,7 @@ export async function buildImage(dockerHost: string, tag: string, dockerfile: st
     const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content);
     // The context's executables (busybox) must stay executable in the image.
     const mode = name === 'busybox' || name.endsWith('.sh') ? 0o755 : 0o644;
-    return { name, size: bytes.length, mode, content: async function* () { yield bytes; } };
+    return { name, size: bytes.length, mode, content: function* () { yield bytes; } };
   });
   const req = request({
     socketPath: socketOf(dockerHost),
@@ -53,7 +53,7 @@ export async function buildImage(dockerHost: string, tag: string, dockerfile: st
     path: `/build?t=${encodeURIComponent(tag)}&rm=1&forcerm=1&networkmode=none`,
     headers: { 'Content-Type': 'application/x-tar', Host: 'docker' },
   });
-  const response = new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+  const response = new Promise<IncomingMessage>((resolve, reject) => {
     req.once('response', resolve);
     req.once('error', reject);
   });
@@ -83,7 +83,7 @@ export async function importImage(dockerHost: string, reference: string, files: 
     path: `/images/create?fromSrc=-&repo=${encodeURIComponent(repo)}&tag=${encodeURIComponent(tag)}`,
     headers: { 'Content-Type': 'application/x-tar', Host: 'docker' },
   });
-  const response = new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+  const response = new Promise<IncomingMessage>((resolve, reject) => {
     req.once('response', resolve);
     req.once('error', reject);
   });

@@ -19,8 +19,8 @@ let base: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   // Short paths: dockerd's sockets must fit in 108 bytes.
   base = await mkdtemp('/tmp/hot-');
-  const { stdout } = await run('bash', ['scripts/engines.sh', 'start', base, ...ENGINE_NAMES], { timeout: 120_000 }).catch((error: { stderr?: string }) => {
-    throw new Error(`Could not start the test engines (is docker.io installed and are we root?):\n${error.stderr ?? String(error)}`);
+  const { stdout } = await run('bash', ['scripts/engines.sh', 'start', base, ...ENGINE_NAMES], { timeout: 120_000 }).catch((error: Error & { stderr?: string }) => {
+    throw new Error(`Could not start the test engines (is docker.io installed and are we root?):\n${error.stderr ?? error.message}`);
   });
   const engines = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
   project.provide('engines', engines as Record<(typeof ENGINE_NAMES)[number], string>);

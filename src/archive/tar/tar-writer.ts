@@ -6,7 +6,7 @@ export interface TarFile {
   /** Permission bits; 0644 when not given. */
   mode?: number;
   /** The file's bytes; must yield exactly `size` bytes. */
-  content: () => AsyncIterable<Uint8Array>;
+  content: () => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 }
 
 /**

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what handover's demo, tests and benchmark need on a fresh Debian
+# machine: Docker Engine and OCI tools from Debian (as root), then the npm
+# dependencies, which bring Node 24 (npm scripts find it first on PATH).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=()
+command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)
+command -v skopeo >/dev/null 2>&1 || packages+=(skopeo)
+command -v umoci >/dev/null 2>&1 || packages+=(umoci)
+command -v zstd >/dev/null 2>&1 || packages+=(zstd)
+[ -x /usr/bin/busybox ] || packages+=(busybox-static)
+if [ "${HANDOVER_SETUP_BENCH:-}" = 1 ]; then
+  command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
+  command -v zip >/dev/null 2>&1 || packages+=(zip)
+  command -v unzip >/dev/null 2>&1 || packages+=(unzip)
+fi
+
+if [ ${#packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: these Debian packages are missing: ${packages[*]}; run this script as root (or sudo apt-get install them)." >&2
+    exit 1
+  fi
+  echo "setup: installing ${packages[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (Node 24 comes with them)"
+  npm ci --no-audit --no-fund
+fi
