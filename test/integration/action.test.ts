@@ -1,35 +1,7 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startArtifactService, type ArtifactServiceHarness, type RunnerJob } from '../support/artifact-service/index.ts';
+import { buildCharon, docker, imageId } from '../support/artifact-service/example-pipeline.ts';
 import { runAction } from '../support/artifact-service/run-action.ts';
-
-const run = promisify(execFile);
-const exampleDir = new URL('../../examples/charon-pipeline/', import.meta.url).pathname;
-
-async function docker(host: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('docker', args, { env: { ...process.env, DOCKER_HOST: host, DOCKER_BUILDKIT: '0' }, maxBuffer: 16 * 1024 * 1024 });
-  return stdout.trim();
-}
-
-/** Builds the example's charon image on an engine, as the workflow's build step does. */
-export async function buildCharon(host: string, tag: string, version: string): Promise<string> {
-  const context = await mkdtemp(join(tmpdir(), 'ho-charon-'));
-  try {
-    await run(join(exampleDir, 'scripts/prepare-context.sh'), [context]);
-    await docker(host, 'build', '-q', '-t', tag, '--build-arg', `CHARON_VERSION=${version}`, context);
-    return await docker(host, 'image', 'inspect', tag, '--format', '{{.Id}}');
-  } finally {
-    await rm(context, { recursive: true, force: true });
-  }
-}
-
-async function imageId(host: string, ref: string): Promise<string | undefined> {
-  return await docker(host, 'image', 'inspect', ref, '--format', '{{.Id}}').catch(() => undefined);
-}
 
 describe('export and load actions, run as a runner runs them', () => {
   const engines = inject('engines');
