@@ -4,8 +4,11 @@
 export const EXPORT_ACTION = 'image-handover/image-handover/export@v1';
 export const LOAD_ACTION = 'image-handover/image-handover/load@v1';
 
-/** Our export action's retention when `retention-days` is not given. */
+/** Our export action's retention when `retention-days` is not given (export/action.yml). */
 export const EXPORT_ACTION_DEFAULT_RETENTION_DAYS = 1;
+
+/** The artifact name our export and load actions use when `name` is not given (export/action.yml, load/action.yml). */
+export const ACTION_DEFAULT_ARTIFACT_NAME = 'docker-image';
 
 /** `owner/repo/path` without the `@ref`; local actions keep their `./path`. */
 export function actionName(uses: string): string {

@@ -4,6 +4,7 @@
  * an image built by another. Rules read these instead of walking YAML.
  */
 import {
+  ACTION_DEFAULT_ARTIFACT_NAME,
   isBuildPushAction,
   isDownloadArtifact,
   isExportAction,
@@ -183,8 +184,10 @@ function readActionStep(facts: HandoverFacts, job: Job, step: Step, uses: string
     if (build.dest !== undefined) facts.exports.push({ ...at, kind: 'build', file: build.dest, tags: build.tags });
   } else if (isExportAction(uses)) {
     const tags = [...listLocated(input('images')), ...listLocated(input('tag'))];
-    facts.exports.push({ ...at, kind: 'action', file: undefined, tags });
-    facts.uploads.push({ ...at, name: input('name'), path: undefined, retention: input('retention-days'), action: true });
+    const archive = input('archive');
+    const file = archive === undefined ? undefined : located(archive);
+    facts.exports.push({ ...at, kind: 'action', file, tags });
+    facts.uploads.push({ ...at, name: input('name'), path: archive, retention: input('retention-days'), action: true });
   } else if (isLoadAction(uses)) {
     facts.loads.push({ ...at, kind: 'action', input: undefined, name: input('name'), verifies: true });
     for (const tag of listLocated(input('tags'))) facts.verifies.push({ ...at, tag });
@@ -297,12 +300,18 @@ export function runImages(step: Step): Located[] {
     .map((w) => ({ value: w.text, offset: run.offsetOf(w.index, run.value.slice(w.index, w.index + 12)) }));
 }
 
+/** The artifact name an upload or fetch uses; our actions default it. */
+export function artifactName(site: ArtifactUpload | ArtifactDownload | ImageLoad): string | undefined {
+  const ours = 'action' in site ? site.action : 'kind' in site && site.kind === 'action';
+  return site.name?.value ?? (ours ? ACTION_DEFAULT_ARTIFACT_NAME : undefined);
+}
+
 /** The uploads a consumer's download or load action fetches: matched by artifact name, or every image upload when unnamed. */
 export function uploadsFetchedBy(facts: HandoverFacts, fetch: ArtifactDownload | ImageLoad): ArtifactUpload[] {
-  const name = fetch.name?.value;
+  const name = artifactName(fetch);
   const candidates = facts.uploads.filter((u) => u.job !== fetch.job && isImageUpload(facts, u));
   if (name === undefined) return candidates;
-  return candidates.filter((u) => u.name?.value === name || (u.action && u.name === undefined));
+  return candidates.filter((u) => artifactName(u) === name);
 }
 
 /** The jobs whose exported image a consumer takes. */

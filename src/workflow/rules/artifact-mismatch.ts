@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { listItems } from '../actions.ts';
-import { isImageUpload, uploadsFetchedBy, type ArtifactUpload, type HandoverFacts, type ImageLoad } from '../handover.ts';
+import { artifactName, isImageUpload, uploadsFetchedBy, type ArtifactDownload, type ArtifactUpload, type HandoverFacts, type ImageLoad } from '../handover.ts';
 import { isLiteral } from '../image-names.ts';
 import type { Rule, RuleReport } from './rule.ts';
 
@@ -47,14 +47,15 @@ function checkDockerLoad(facts: HandoverFacts, load: ImageLoad): RuleReport[] {
   return [];
 }
 
-function checkFetchName(facts: HandoverFacts, name: { value: string; offsetOf(index: number): number } | undefined, job: string): RuleReport[] {
-  if (name === undefined || !isLiteral(name.value)) return [];
+function checkFetchName(facts: HandoverFacts, fetch: ArtifactDownload | ImageLoad): RuleReport[] {
+  const name = artifactName(fetch);
+  if (name === undefined || !isLiteral(name)) return [];
   const uploads = facts.uploads.filter((u) => isImageUpload(facts, u));
-  if (uploads.length === 0 || uploads.some((u) => u.name?.value === name.value || (u.action && u.name === undefined))) return [];
-  const names = uploads.map((u) => `'${u.name?.value ?? '(default)'}' (job '${u.job.id}')`).join(', ');
+  if (uploads.length === 0 || uploads.some((u) => artifactName(u) === name)) return [];
+  const names = uploads.map((u) => `'${artifactName(u) ?? '(unnamed)'}' (job '${u.job.id}')`).join(', ');
   return [{
-    offset: name.offsetOf(0),
-    message: `Job '${job}' fetches artifact '${name.value}', but no job uploads an image under that name; uploaded: ${names}. Use the same name on both sides.`,
+    offset: fetch.name?.offsetOf(0) ?? fetch.offset,
+    message: `Job '${fetch.job.id}' fetches artifact '${name}', but no job uploads an image under that name; uploaded: ${names}. Use the same name on both sides.`,
   }];
 }
 
@@ -67,15 +68,15 @@ export const artifactMismatch: Rule = {
     for (const load of facts.loads) {
       if (facts.imageJobs.has(load.job.id)) continue;
       if (load.kind === 'docker') reports.push(...checkDockerLoad(facts, load));
-      else reports.push(...checkFetchName(facts, load.name, load.job.id));
+      else reports.push(...checkFetchName(facts, load));
     }
     for (const download of facts.downloads) {
-      if (facts.loads.some((l) => l.job === download.job && l.kind === 'docker')) reports.push(...checkFetchName(facts, download.name, download.job.id));
+      if (facts.loads.some((l) => l.job === download.job && l.kind === 'docker')) reports.push(...checkFetchName(facts, download));
     }
     for (const exported of facts.exports) {
       const file = exported.file;
       if (exported.kind === 'action' || file === undefined || !isLiteral(file.value)) continue;
-      const uploads = facts.uploads.filter((u) => u.job === exported.job && !u.action);
+      const uploads = facts.uploads.filter((u) => u.job === exported.job && u.path !== undefined);
       if (uploads.length === 0) {
         if (facts.consumers.length === 0) continue;
         reports.push({

@@ -59,3 +59,14 @@ describe('suppressions', () => {
     expect(unsuppressed).toEqual(['registry-pull', 'registry-pull']);
   });
 });
+
+describe('rule docs', () => {
+  it('have a section per rule whose anchor is #rule-<id>', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const docs = await readFile(new URL('../../../docs/check-and-migrate.md', import.meta.url), 'utf8');
+    const anchors = [...docs.matchAll(/^### (.+)$/gm)].map((m) =>
+      (m[1] ?? '').toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'),
+    );
+    for (const rule of rules) expect(anchors).toContain(`rule-${rule.id}`);
+  });
+});
