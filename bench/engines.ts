@@ -73,7 +73,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export async function docker(host: string, args: readonly string[], allowFailure = false): Promise<RunResult> {
-  return run('docker', ['-H', host, ...args], { allowFailure, env: { DOCKER_BUILDKIT: '0' } });
+  return await run('docker', ['-H', host, ...args], { allowFailure, env: { DOCKER_BUILDKIT: '0' } });
 }
 
 /** Removes every image (and so every layer) the engine holds, so the next load is real. */

@@ -61,7 +61,7 @@ export async function run(program: string, args: readonly string[], options: Run
 
 /** Runs a bash script with pipefail, so a failing stage of a pipeline fails the side. */
 export async function sh(script: string, options: RunOptions = {}): Promise<RunResult> {
-  return run('bash', ['-euo', 'pipefail', '-c', script], options);
+  return await run('bash', ['-euo', 'pipefail', '-c', script], options);
 }
 
 /** Single-quotes a word for bash. */
@@ -87,11 +87,21 @@ export async function readRssKiB(file: string): Promise<number | undefined> {
   }
 }
 
-/** Apparent size of a file, or of every regular file under a directory. */
-export async function sizeOf(path: string): Promise<number> {
-  const stat = await lstat(path);
-  if (!stat.isDirectory()) return stat.isFile() ? stat.size : 0;
-  let total = 0;
-  for (const entry of await readdir(path)) total += await sizeOf(join(path, entry));
-  return total;
+/**
+ * Bytes a file or directory tree occupies: the apparent size of every
+ * regular file, each inode counted once (a store may hard-link one blob
+ * into several bundles).
+ */
+export async function sizeOf(path: string, seen = new Set<string>()): Promise<number> {
+  const stat = await lstat(path, { bigint: true });
+  if (stat.isDirectory()) {
+    let total = 0;
+    for (const entry of await readdir(path)) total += await sizeOf(join(path, entry), seen);
+    return total;
+  }
+  if (!stat.isFile()) return 0;
+  const inode = `${stat.dev}:${stat.ino}`;
+  if (seen.has(inode)) return 0;
+  seen.add(inode);
+  return Number(stat.size);
 }

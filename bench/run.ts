@@ -153,6 +153,14 @@ class Runner {
     this.workDir = workDir;
   }
 
+  readonly tarBytes = new Map<string, number>();
+
+  /** Measures each image's `docker save` size once, untimed; this also warms the page cache. */
+  async measureArchive(image: BenchImage): Promise<void> {
+    const { stdout } = await sh(`docker save ${image.ref} | wc -c`, { env: { DOCKER_HOST: this.engines.producer } });
+    this.tarBytes.set(image.ref, Number.parseInt(stdout.trim(), 10));
+  }
+
   async freshCase(pattern: Pattern, image: BenchImage, key: string, reuseStore = false): Promise<HandoverCase> {
     const base = join(this.workDir, 'runs', pattern.id);
     const storeDir = join(base, 'store');
@@ -162,7 +170,8 @@ class Runner {
     await mkdir(storeDir, { recursive: true });
     await mkdir(tmpDir, { recursive: true });
     await mkdir(rawDir, { recursive: true });
-    return { engines: this.engines, image, key, storeDir, tmpDir, rawDir, repoRoot };
+    if (!this.tarBytes.has(image.ref)) await this.measureArchive(image);
+    return { engines: this.engines, image, tarBytes: this.tarBytes.get(image.ref) ?? 0, key, storeDir, tmpDir, rawDir, repoRoot };
   }
 
   async producerId(ref: string): Promise<string> {
@@ -255,8 +264,8 @@ async function main(argv: string[]): Promise<void> {
     await docker(engines.producer, ['image', 'prune', '-f'], true);
     const runner = new Runner(engines, options.workDir);
 
-    log('warming the page cache: docker save of each image to /dev/null (untimed)');
-    for (const image of [images.first, images.second]) await sh(`docker save ${image.ref} > /dev/null`, { env: { DOCKER_HOST: engines.producer } });
+    log('warming the page cache: docker save of each image, counting its bytes (untimed)');
+    for (const image of [images.first, images.second]) await runner.measureArchive(image);
 
     for (let round = 0; round < options.rounds; round++) {
       // Rotate the order so no pattern always runs first (or right after the heaviest one).
@@ -299,6 +308,7 @@ async function main(argv: string[]): Promise<void> {
               produceMs: producer.wallMs,
               consumeMs: consumer.wallMs,
               ...(consumer.bytesMoved === undefined ? {} : { bytesMoved: consumer.bytesMoved }),
+              ...(consumer.bytesToEngine === undefined ? {} : { bytesToEngine: consumer.bytesToEngine }),
             });
             log(`incremental ${round + 1}/${options.rounds} ${pattern.id}: +${(storeBytesAdded / 1e6).toFixed(2)} MB, export ${(producer.wallMs / 1000).toFixed(1)} s, load ${(consumer.wallMs / 1000).toFixed(1)} s`);
           } catch (error) {
@@ -335,7 +345,7 @@ async function main(argv: string[]): Promise<void> {
     for (const pattern of selected) await pattern.tearDown?.();
     const loadAfter = loadavg();
     notes.push(
-      'Page cache: warm on both sides. Each image was saved once to /dev/null before the rounds; the floor loads a tar that is in the page cache; nothing drops caches (the machine is shared). Nothing is fsynced by the shell patterns.',
+      'Page cache: warm on both sides. Each image was saved once (untimed, counting its bytes) before the rounds; the floor loads a tar that is in the page cache; nothing drops caches (the machine is shared). Nothing is fsynced by the shell patterns.',
       'Transfer between runners (artifact upload/download, network) is not timed for any pattern: producer = engine to stored artifact, consumer = stored artifact to engine.',
       'Every side is the wall clock of its whole command (all processes of the pipeline). Between handovers the consumer engine is emptied (every image and layer removed), so each load is real.',
       `Load average (1, 5, 15 min) at start ${loadBefore.map((v) => v.toFixed(2)).join(', ')}, at end ${loadAfter.map((v) => v.toFixed(2)).join(', ')}: other work shares these ${availableParallelism()} cores, so absolute figures are noisy; ratios from the same run are the point.`,

@@ -26,12 +26,12 @@ function pipelinePattern(spec: PipelineSpec): Pattern {
     unavailable: () => Promise.resolve(undefined),
     async produce(c) {
       const rss = rssFile(c, 'compress');
-      return timedSide(`docker save ${q(c.image.ref)} | ${rssPrefix(rss)} ${spec.compress} > ${q(file(c))}`, onProducer(c), rss);
+      return await timedSide(`docker save ${q(c.image.ref)} | ${rssPrefix(rss)} ${spec.compress} > ${q(file(c))}`, onProducer(c), rss);
     },
     async consume(c) {
       const rss = rssFile(c, 'decompress');
       const side = await timedSide(`${rssPrefix(rss)} ${spec.decompress} < ${q(file(c))} | docker load -q`, onConsumer(c), rss);
-      return { ...side, bytesMoved: await sizeOf(file(c)) };
+      return { ...side, bytesMoved: await sizeOf(file(c)), bytesToEngine: c.tarBytes };
     },
   };
 }

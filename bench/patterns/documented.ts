@@ -22,7 +22,7 @@ export const documentedPattern: Pattern = {
     const tar = join(c.tmpDir, `${c.key}-image.tar`);
     const zip = join(c.storeDir, `${c.key}.zip`);
     const rss = rssFile(c, 'zip');
-    return timedSide(
+    return await timedSide(
       `docker save -o ${q(tar)} ${q(c.image.ref)} && cd ${q(c.tmpDir)} && ${rssPrefix(rss)} zip -q -6 ${q(zip)} ${q(`${c.key}-image.tar`)}`,
       onProducer(c),
       rss,
@@ -42,6 +42,6 @@ export const documentedPattern: Pattern = {
       rss,
     );
     await rm(out, { recursive: true, force: true });
-    return { ...side, bytesMoved: await sizeOf(zip) };
+    return { ...side, bytesMoved: await sizeOf(zip), bytesToEngine: c.tarBytes };
   },
 };

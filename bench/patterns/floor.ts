@@ -23,7 +23,7 @@ export const floorPattern: Pattern = {
     await sh(`docker save -o ${q(tarOf(c))} ${q(c.image.ref)}`, { env: onProducer(c) });
   },
   async produce(c) {
-    return timedSide(`docker save ${q(c.image.ref)} > /dev/null`, onProducer(c));
+    return await timedSide(`docker save ${q(c.image.ref)} > /dev/null`, onProducer(c));
   },
   async betweenSides(c) {
     // Warm the page cache for the tar, as the floor assumes.
@@ -31,6 +31,6 @@ export const floorPattern: Pattern = {
   },
   async consume(c) {
     const side = await timedSide(`docker load -q -i ${q(tarOf(c))}`, onConsumer(c));
-    return { wallMs: side.wallMs, bytesMoved: await sizeOf(tarOf(c)) };
+    return { wallMs: side.wallMs, bytesMoved: await sizeOf(tarOf(c)), bytesToEngine: c.tarBytes };
   },
 };

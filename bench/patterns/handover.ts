@@ -30,8 +30,12 @@ function parseJson(stdout: string): unknown {
   }
 }
 
-/** The bytes a load read from the store, under whichever name the result uses. */
-const bytesReadKeys = ['bytesMoved', 'bytesRead', 'storeBytesRead', 'readBytes', 'bytesFetched', 'transferredBytes'];
+/** The bundle's blob bytes from each export (`bytes.stored`), by store and name: what a load reads. */
+const bundleBytes = new Map<string, number>();
+
+function bundleKey(c: HandoverCase): string {
+  return `${c.storeDir}\0${c.key}`;
+}
 
 export const handoverPattern: Pattern = {
   id: 'handover',
@@ -58,8 +62,11 @@ export const handoverPattern: Pattern = {
       onProducer(c),
       rss,
     );
-    const result: SideResult = { wallMs: side.wallMs, details: parseJson(side.run.stdout) };
+    const details = parseJson(side.run.stdout);
+    const result: SideResult = { wallMs: side.wallMs, details };
     if (side.peakRssKiB !== undefined) result.peakRssKiB = side.peakRssKiB;
+    const stored = findNumber((details as { bytes?: unknown } | null)?.bytes, ['stored']);
+    if (stored !== undefined) bundleBytes.set(bundleKey(c), stored);
     return result;
   },
   async consume(c) {
@@ -72,8 +79,11 @@ export const handoverPattern: Pattern = {
     const details = parseJson(side.run.stdout);
     const result: SideResult = { wallMs: side.wallMs, details };
     if (side.peakRssKiB !== undefined) result.peakRssKiB = side.peakRssKiB;
-    const moved = findNumber(details, bytesReadKeys);
+    // Today's load reads every blob of the bundle (its bytes.read is the whole archive), so it reads what the export stored.
+    const moved = bundleBytes.get(bundleKey(c));
     if (moved !== undefined) result.bytesMoved = moved;
+    const loaded = findNumber((details as { bytes?: unknown } | null)?.bytes, ['loaded']);
+    if (loaded !== undefined) result.bytesToEngine = loaded;
     return result;
   },
 };

@@ -9,6 +9,8 @@ import type { BenchImage } from '../images.ts';
 export interface HandoverCase {
   engines: Engines;
   image: BenchImage;
+  /** Size of the image's `docker save` archive: what a load of the whole tar streams into the engine. */
+  tarBytes: number;
   /** Distinguishes artifacts of several images in one store ("first", "second"). */
   key: string;
   /** Where the pattern keeps what it hands over: its "artifact store". Bytes stored are measured here. */
@@ -25,8 +27,10 @@ export interface SideResult {
   wallMs: number;
   /** Peak RSS of the process that plays the handover's role on this side, in KiB. */
   peakRssKiB?: number;
-  /** Bytes the consumer moved from the store (consumer side only). */
+  /** Bytes the consumer read from the store (consumer side only). */
   bytesMoved?: number;
+  /** Bytes the consumer streamed into the engine (consumer side only). */
+  bytesToEngine?: number;
   /** Anything the pattern reports about itself (handover --json). */
   details?: unknown;
 }

@@ -25,7 +25,7 @@ interface Running {
 let running: Running | undefined;
 
 async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  return await new Promise((resolve, reject) => {
     const server = createServer();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {

@@ -28,7 +28,8 @@ export function renderMarkdown(report: BenchReport, targets: readonly TargetResu
   out.push('## Incremental: the second image after the first', '');
   out.push(
     'The store already holds the first image and the consumer engine already holds it loaded; then the second image ' +
-      '(same base, another top layer) is handed over. "Moved" is what the consumer read from the store.',
+      '(same base, another top layer) is handed over. "Consumer reads" is what the consumer fetched from the store ' +
+      '(for the registry, the blobs the pull did not skip); "into engine" is what it streamed into the engine.',
     '',
     renderMarkdownTable(incrementalRows(report.incremental)),
   );

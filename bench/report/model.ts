@@ -47,6 +47,7 @@ export interface IncrementalSample {
   produceMs: number;
   consumeMs: number;
   bytesMoved?: number;
+  bytesToEngine?: number;
 }
 
 export interface IncrementalResult extends PatternInfo {
@@ -62,6 +63,7 @@ export interface IncrementalSummary extends PatternInfo {
   produceMs: number;
   consumeMs: number;
   bytesMoved?: number;
+  bytesToEngine?: number;
 }
 
 export interface ImageFacts {

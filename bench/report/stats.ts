@@ -44,12 +44,14 @@ export function summarizePattern(result: PatternResult): PatternSummary {
 export function summarizeIncremental(result: IncrementalResult): IncrementalSummary {
   const samples = result.samples;
   const moved = defined(samples.map((sample) => sample.bytesMoved));
+  const toEngine = defined(samples.map((sample) => sample.bytesToEngine));
   return {
     ...info(result),
     storeBytesAdded: median(samples.map((sample) => sample.storeBytesAdded)),
     produceMs: median(samples.map((sample) => sample.produceMs)),
     consumeMs: median(samples.map((sample) => sample.consumeMs)),
     ...(moved.length === 0 ? {} : { bytesMoved: median(moved) }),
+    ...(toEngine.length === 0 ? {} : { bytesToEngine: median(toEngine) }),
   };
 }
 

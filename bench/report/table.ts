@@ -33,14 +33,21 @@ export function patternRows(patterns: readonly PatternSummary[]): Rows {
 }
 
 export function incrementalRows(entries: readonly IncrementalSummary[]): Rows {
-  const header = ['pattern', 'store +MB for 2nd image', 'export 2nd s', 'moved to consumer MB', 'load 2nd (base present) s'];
+  const header = ['pattern', 'store +MB for 2nd image', 'export 2nd s', 'consumer reads MB', 'into engine MB', 'load 2nd (base present) s'];
   const rows: Rows = [header];
   for (const entry of entries) {
     if (entry.status !== 'ok') {
       rows.push([entry.label, ...unavailableCells(entry.status, entry.reason, header.length - 1)]);
       continue;
     }
-    rows.push([entry.label, megabytes(entry.storeBytesAdded), seconds(entry.produceMs), megabytes(entry.bytesMoved), seconds(entry.consumeMs)]);
+    rows.push([
+      entry.label,
+      megabytes(entry.storeBytesAdded),
+      seconds(entry.produceMs),
+      megabytes(entry.bytesMoved),
+      megabytes(entry.bytesToEngine),
+      seconds(entry.consumeMs),
+    ]);
   }
   return rows;
 }

@@ -52,6 +52,7 @@ export function report(overrides: Partial<BenchReport> = {}): BenchReport {
         produceMs: 900,
         consumeMs: 1200,
         bytesMoved: 1e6,
+        bytesToEngine: 843e6,
       },
     ],
     phases: { export: [['timings.engineReadMs', 4000]], load: [] },

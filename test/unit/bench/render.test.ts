@@ -75,7 +75,7 @@ describe('renderMarkdownTable', () => {
 
 describe('incrementalRows', () => {
   it('shows what the second image added and moved', () => {
-    expect(incrementalRows(report().incremental)[1]).toEqual(['handover label', '1.00', '0.9', '1.00', '1.2']);
+    expect(incrementalRows(report().incremental)[1]).toEqual(['handover label', '1.00', '0.9', '1.00', '843', '1.2']);
   });
 });
 
@@ -87,7 +87,7 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| floor label | 5.5 | 6.0 | 11.5 | 1.00× | 842 | — |');
     expect(md).toContain('![producer and consumer wall clock per pattern](latest.svg)');
     expect(md).toContain('| handover total ≤ 1.1 × engine floor total | 12.3 s / 11.5 s = 1.07× | PASS |');
-    expect(md).toContain('| handover label | 1.00 | 0.9 | 1.00 | 1.2 |');
+    expect(md).toContain('| handover label | 1.00 | 0.9 | 1.00 | 843 | 1.2 |');
     expect(md).toContain('| export | timings.engineReadMs | 4.0 |');
     expect(md).toContain('- a note');
   });
