@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseDockerHost } from '../engine/docker-host.ts';
 import { DockerEngine } from '../engine/docker-engine.ts';
 import type { Engine } from '../engine/engine.ts';
+import { UsageError } from '../errors.ts';
 import { LocalStore, defaultStorePath } from '../store/local/local-store.ts';
 import type { Store } from '../store/store.ts';
 import type { CommandIO, OptionSpec, ParsedArgs } from './command.ts';
@@ -34,6 +35,11 @@ export function stringValues(args: ParsedArgs, name: string): string[] {
 
 export function flag(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
+}
+
+export function rejectPositionals(args: ParsedArgs, command: string, hint: string): void {
+  if (args.positionals.length === 0) return;
+  throw new UsageError(`'handover ${command}' takes no arguments, found '${args.positionals.join(' ')}'.`, { hint });
 }
 
 export function openStore(args: ParsedArgs, io: CommandIO): Store {

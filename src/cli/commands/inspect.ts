@@ -1,6 +1,6 @@
 import { inspectBundle, type InspectResult } from '../../handover/inspect.ts';
 import type { Command } from '../command.ts';
-import { flag, jsonOption, nameOption, openStore, storeOption, stringValue, writeJson } from '../context.ts';
+import { flag, rejectPositionals, jsonOption, nameOption, openStore, storeOption, stringValue, writeJson } from '../context.ts';
 import { formatBytes, table } from '../output/format.ts';
 
 function describe(result: InspectResult): string {
@@ -37,6 +37,7 @@ export const inspectCommand: Command = {
     json: jsonOption,
   },
   async run(args, io) {
+    rejectPositionals(args, 'inspect', 'Name the bundle with --name NAME.');
     const result = await inspectBundle({
       store: openStore(args, io),
       name: stringValue(args, 'name') ?? 'docker-image',

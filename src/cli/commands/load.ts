@@ -1,6 +1,6 @@
 import { loadBundle, type LoadResult } from '../../handover/load.ts';
 import type { Command, CommandIO } from '../command.ts';
-import { flag, jsonOption, nameOption, openEngine, openStore, quietOption, storeOption, stringValue, stringValues, writeJson } from '../context.ts';
+import { flag, rejectPositionals, jsonOption, nameOption, openEngine, openStore, quietOption, storeOption, stringValue, stringValues, writeJson } from '../context.ts';
 import { formatBytes, formatDuration, phaseLines, table } from '../output/format.ts';
 import { ProgressDisplay } from '../output/progress-display.ts';
 
@@ -43,6 +43,7 @@ Every blob is hashed as it streams. Images are loaded untagged, checked on
 the engine (image id and layers), and only then tagged: a failed or
 interrupted load leaves each tag absent or on its previous image.`,
   async run(args, io: CommandIO) {
+    rejectPositionals(args, 'load', 'Name the bundle with --name NAME.');
     const json = flag(args, 'json');
     const progress = json || flag(args, 'quiet') ? undefined : new ProgressDisplay(io.stderr);
     const result = await loadBundle({

@@ -1,5 +1,5 @@
 import type { Command } from '../command.ts';
-import { flag, jsonOption, openStore, storeOption, writeJson } from '../context.ts';
+import { flag, rejectPositionals, jsonOption, openStore, storeOption, writeJson } from '../context.ts';
 import { table } from '../output/format.ts';
 
 export const lsCommand: Command = {
@@ -8,6 +8,7 @@ export const lsCommand: Command = {
   usage: 'ls [--store DIR] [--json]',
   options: { store: storeOption, json: jsonOption },
   async run(args, io) {
+    rejectPositionals(args, 'ls', 'ls takes no arguments; choose the store with --store DIR.');
     const store = openStore(args, io);
     const bundles = await store.list();
     if (flag(args, 'json')) {
