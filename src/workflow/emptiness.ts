@@ -43,7 +43,10 @@ function stepOutputMayBeEmpty(workflow: Workflow, job: Job, stepId: string, name
   }
   const run = step.run;
   if (run === undefined) return undefined;
-  const writes = outputWrites(parseScript(run.value)).filter((w) => w.name === name);
+  const allWrites = outputWrites(parseScript(run.value));
+  // Outputs the same script writes are set by the same branches: testing one tests the decision.
+  for (const write of allWrites) deciders.add(`${stepId}.${write.name}`);
+  const writes = allWrites.filter((w) => w.name === name);
   const lineOf = (index: number): number => positionAt(workflow.file, run.offsetOf(index)).line;
   if (writes.length === 0) return { reason: `step '${stepId}' of job '${job.id}' never writes '${name}'`, job, deciders };
   const empty = writes.find((w) => w.value.trim() === '' || w.value.trim() === '""' || w.value.trim() === "''");

@@ -1,3 +1,4 @@
+import { isBuildPushAction } from '../actions.ts';
 import { isGuarded, mayBeEmpty } from '../emptiness.ts';
 import type { Rule, RuleReport } from './rule.ts';
 
@@ -9,7 +10,9 @@ export const emptyImageRef: Rule = {
     const reports: RuleReport[] = [];
     const seen = new Set<string>();
     for (const use of facts.uses) {
-      const conditions = [use.job.if?.value, use.step.if?.value].filter((c): c is string => c !== undefined);
+      // build-push-action only uses its tags as references when it pushes.
+      const push = use.step.uses !== undefined && isBuildPushAction(use.step.uses.value) ? use.step.with.get('push')?.value : undefined;
+      const conditions = [use.job.if?.value, use.step.if?.value, push].filter((c): c is string => c !== undefined);
       for (const ref of use.refs) {
         const empty = mayBeEmpty(workflow, use.job, ref);
         if (empty === undefined || isGuarded(conditions, ref, empty)) continue;

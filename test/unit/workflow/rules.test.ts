@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkWorkflows } from '../../../src/workflow/check.ts';
 import { rules } from '../../../src/workflow/rules/index.ts';
+import { actionlint } from '../../support/actionlint.ts';
 import { fixture } from './fixtures.ts';
 
 /** Findings as `rule@line:col`, the exact shape each fixture pins. */
@@ -35,6 +36,10 @@ describe('one fixture per rule', () => {
   for (const [rule, list] of Object.entries(expected)) {
     it(`${rule}: exact findings`, () => {
       expect(findings(`rules/${rule}.yml`)).toEqual(list);
+    });
+
+    it(`${rule}: the fixture is a valid workflow for actionlint`, async () => {
+      expect(await actionlint(fixture(`rules/${rule}.yml`), `${rule}.yml`)).toEqual([]);
     });
   }
 });
