@@ -31,5 +31,5 @@ export async function readWorkflowFiles(cwd: string, paths: readonly string[]): 
       files.push(...names.map((name) => join(absolute, name)));
     } else files.push(absolute);
   }
-  return Promise.all(files.map(async (file) => ({ path: displayPath(cwd, file), text: await readFile(file, 'utf8') })));
+  return await Promise.all(files.map(async (file) => ({ path: displayPath(cwd, file), text: await readFile(file, 'utf8') })));
 }
