@@ -1,6 +1,8 @@
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cli, json } from '../support/cli.ts';
 import { docker, imageId, removeImages, runContainer } from '../support/docker.ts';
@@ -18,6 +20,7 @@ interface LoadJson {
   images: Array<{ tags: string[]; imageId: string; previous: Record<string, string | null> }>;
 }
 
+const exec = promisify(execFile);
 const engines = inject('engines');
 const producer = { DOCKER_HOST: engines.producer };
 const consumer = { DOCKER_HOST: engines.c1 };
@@ -83,6 +86,20 @@ describe('export and load across two engines', () => {
     expect(result.stdout).toContain("Exported bundle 'summary'");
     expect(result.stdout).toMatch(/time: .*inspect .*engine read .*stream .*publish/);
     expect(result.stdout).toContain('handover load --name summary --expect sha256:');
+  });
+
+  it('is a standard OCI image layout: skopeo inspects and copies it, umoci lists it', async () => {
+    const layout = join(store, 'names', 'docker-image');
+    const inspected = JSON.parse((await exec('skopeo', ['inspect', `oci:${layout}:charon:local`])).stdout) as { Layers: string[]; Architecture: string };
+    expect(inspected.Layers).toHaveLength(7);
+    expect(inspected.Architecture).toBe('amd64');
+    const out = join(work, 'skopeo-copy');
+    await exec('skopeo', ['copy', `oci:${layout}:charon:local`, `dir:${out}`]);
+    const copied = await readdir(out);
+    expect(copied).toContain('manifest.json');
+    expect(copied).toContain(exported.images[0]!.imageId.slice(7));
+    const tags = (await exec('umoci', ['ls', '--layout', layout])).stdout.trim().split('\n');
+    expect(tags).toEqual(['charon:local']);
   });
 
   it('lists and inspects the bundle', async () => {
