@@ -70,8 +70,19 @@ function localTag(context: Context, pulls: readonly RegistryPull[], build: Image
       if (target !== undefined && isLiteral(target)) return target;
     }
   }
-  const pushed = build.tags.map((t) => t.value).find(isLiteral);
-  return `${pushed === undefined ? 'image' : repositoryName(pushed)}:local`;
+  for (const pushed of build.tags.map((t) => t.value)) {
+    const repository = repositoryName(withEnv(context.workflow, build.job, pushed).replace(/\$\{\{[^}]*\}\}/g, ''));
+    if (/^[a-z0-9][a-z0-9._-]*$/.test(repository)) return `${repository}:local`;
+  }
+  return 'image:local';
+}
+
+/** `${{ env.NAME }}` replaced by the job's or workflow's value, when it is a plain string. */
+function withEnv(workflow: Workflow, job: Job, value: string): string {
+  return value.replace(/\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (whole, name: string) => {
+    const defined = job.env.get(name) ?? workflow.env.get(name);
+    return defined === undefined || defined.value.includes('${{') ? whole : defined.value;
+  });
 }
 
 function stepIndent(context: Context, job: Job, step: Step): StepIndent {
