@@ -63,6 +63,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         storedBytes: result.bytes.stored,
         phases: result.timings.phases,
         totalMs: result.timings.totalMs,
+        uploadMs: typeof result.details['uploadMs'] === 'number' ? result.details['uploadMs'] : undefined,
       }),
     );
     setOutputs(outputs, (name, value) => core.setOutput(name, value));

@@ -52,7 +52,6 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         store: result.store,
         images: result.images.map((i) => ({ tags: i.tags, imageId: i.imageId, layers: i.layers })),
         verifiedTags,
-        readBytes: result.bytes.read,
         loadedBytes: result.bytes.loaded,
         phases: result.timings.phases,
         totalMs: result.timings.totalMs,

@@ -42,6 +42,8 @@ export interface ArtifactDetails {
   artifactSize: number;
   /** sha256 of the artifact's zip as the service recorded it. */
   artifactDigest: string | undefined;
+  /** Time spent replacing and uploading the artifact, in milliseconds. */
+  uploadMs: number;
 }
 
 /**
@@ -144,6 +146,7 @@ export class GitHubArtifactStore implements Store {
   // --- used by ArtifactBundleWriter ------------------------------------------
 
   async upload(name: string, layout: string, files: string[]): Promise<ArtifactDetails> {
+    const started = performance.now();
     try {
       await this.client.deleteArtifact(name);
     } catch (error) {
@@ -160,6 +163,7 @@ export class GitHubArtifactStore implements Store {
         artifactId: uploaded.id,
         artifactSize: uploaded.size ?? 0,
         artifactDigest: uploaded.digest === undefined ? undefined : `sha256:${uploaded.digest}`,
+        uploadMs: Math.round(performance.now() - started),
       };
     } catch (error) {
       throw artifactServiceError(`uploading artifact '${name}'`, error);

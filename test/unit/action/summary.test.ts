@@ -19,12 +19,14 @@ describe('job summaries', () => {
       storedBytes: 278 * 1024 * 1024,
       phases: { inspect: 12, stream: 6100, publish: 2300 },
       totalMs: 8412,
+      uploadMs: 1900,
     });
     expect(markdown).toContain(`- Bundle digest: \`${digest}\``);
     expect(markdown).toContain('artifact `docker-image` (id 42)');
     expect(markdown).toContain('- Stored: 278.0 MiB (33 % of 842.0 MiB uncompressed), layers compressed with zstd');
     expect(markdown).toContain('| `charon:local` | `sha256:cccccccccccc` | 4 | 842.0 MiB | 278.0 MiB |');
     expect(markdown).toContain('| stream | 6.1 s |');
+    expect(markdown).toContain('| (of which artifact upload) | 1.9 s |');
     expect(markdown).toContain('| **total** | **8.4 s** |');
   });
 
@@ -36,13 +38,13 @@ describe('job summaries', () => {
       store: { kind: 'github-artifacts', location: 'run 1' },
       images: [{ tags: image.tags, imageId: image.imageId, layers: 4 }],
       verifiedTags: ['charon:local'],
-      readBytes: 2048,
       loadedBytes: 4096,
       phases: { verify: 40 },
       totalMs: 900,
     });
     expect(markdown).toContain('not pinned');
     expect(markdown).toContain('- Verified on the engine: `charon:local`');
+    expect(markdown).toContain('- Streamed 4.0 KiB of layers into the engine');
     expect(markdown).toContain('| `charon:local` | `sha256:cccccccccccc` | 4 | — | — |');
     expect(formatBytes(1536)).toBe('1.5 KiB');
   });
