@@ -21,6 +21,14 @@ function malformed(what: string, found: string): MalformedBundleError {
   });
 }
 
+/** A short description of a found value for messages; never recurses, so a hostile deep value cannot overflow the stack. */
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value !== null && typeof value === 'object') return 'an object';
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
+}
+
 function parseJson(bytes: Uint8Array, what: string): Json {
   let value: unknown;
   try {
@@ -49,7 +57,7 @@ function parseDescriptorDigest(value: unknown, what: string): Digest {
       hint: 'Refusing to read it. The bundle was crafted or altered; do not use it.',
     });
   }
-  throw malformed(what, `digest ${JSON.stringify(value)} is not sha256:<64 hex digits>`);
+  throw malformed(what, `digest ${describeValue(value)} is not sha256:<64 hex digits>`);
 }
 
 export function parseDescriptor(value: unknown, what: string): Descriptor {
@@ -58,7 +66,7 @@ export function parseDescriptor(value: unknown, what: string): Descriptor {
   if (typeof raw['mediaType'] !== 'string') throw malformed(what, 'mediaType is missing');
   const digest = parseDescriptorDigest(raw['digest'], what);
   const size = raw['size'];
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw malformed(what, `size ${JSON.stringify(size)} is not a byte count`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw malformed(what, `size ${describeValue(size)} is not a byte count`);
   const descriptor: Descriptor = { mediaType: raw['mediaType'], digest, size };
   const annotations = parseAnnotations(raw['annotations'], what);
   if (Object.keys(annotations).length > 0) descriptor.annotations = annotations;
@@ -82,9 +90,9 @@ function parseFormatVersion(annotations: Record<string, string>): number | undef
 /** Parses and validates index.json. Images with several tags appear once, with all their tags. */
 export function parseIndex(bytes: Uint8Array): BundleIndex {
   const raw = parseJson(bytes, 'index.json');
-  if (raw['schemaVersion'] !== 2) throw malformed('index.json', `schemaVersion ${JSON.stringify(raw['schemaVersion'])}, expected 2`);
+  if (raw['schemaVersion'] !== 2) throw malformed('index.json', `schemaVersion ${describeValue(raw['schemaVersion'])}, expected 2`);
   if (raw['mediaType'] !== undefined && raw['mediaType'] !== MediaType.ociIndex) {
-    throw new UnsupportedMediaTypeError(`The bundle's index has media type ${JSON.stringify(raw['mediaType'])}; expected ${MediaType.ociIndex}.`);
+    throw new UnsupportedMediaTypeError(`The bundle's index has media type ${describeValue(raw['mediaType'])}; expected ${MediaType.ociIndex}.`);
   }
   const annotations = parseAnnotations(raw['annotations'], 'index.json');
   const formatVersion = parseFormatVersion(annotations);
@@ -126,7 +134,7 @@ export function parseIndex(bytes: Uint8Array): BundleIndex {
 /** Parses and validates an image manifest; its bytes must already be verified against its digest. */
 export function parseManifest(bytes: Uint8Array, what = 'manifest'): ImageManifest {
   const raw = parseJson(bytes, what);
-  if (raw['schemaVersion'] !== 2) throw malformed(what, `schemaVersion ${JSON.stringify(raw['schemaVersion'])}, expected 2`);
+  if (raw['schemaVersion'] !== 2) throw malformed(what, `schemaVersion ${describeValue(raw['schemaVersion'])}, expected 2`);
   const config = parseDescriptor(raw['config'], `${what} config`);
   if (!CONFIG_MEDIA_TYPES.has(config.mediaType)) {
     throw new UnsupportedMediaTypeError(`The ${what} has a config of media type '${config.mediaType}'; expected an image config.`);
