@@ -5,7 +5,6 @@ import type { Descriptor } from '../bundle/model.ts';
 import { decompressor } from '../compression/codecs.ts';
 import { digestHex, type Digest } from '../digest/digest.ts';
 import { HashingStream } from '../digest/hashing-stream.ts';
-import { UnsupportedMediaTypeError } from '../errors.ts';
 import type { TarFile } from '../archive/tar/tar-writer.ts';
 import type { BundleSource } from '../store/store.ts';
 import { recordedUncompressedSize, type ResolvedImage } from './bundle-reader.ts';
@@ -14,11 +13,14 @@ import { recordedUncompressedSize, type ResolvedImage } from './bundle-reader.ts
  * Streams a layer out of the store verified twice over: the stored bytes
  * against the layer digest, and the decompressed tar against the diff id the
  * image config records, so the engine is only ever fed what was exported.
+ * Without a diff id the stored bytes go to the engine as they are.
  */
-async function* verifiedLayer(source: BundleSource, layer: Descriptor, diffId: Digest, size: number, label: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+async function* verifiedLayer(source: BundleSource, layer: Descriptor, diffId: Digest | undefined, size: number, label: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
   const compression = layerCompression(layer.mediaType) ?? 'none';
   const stages: Transform[] = [new HashingStream({ digest: layer.digest, size: layer.size, label })];
-  if (compression !== 'none') stages.push(decompressor(compression), new HashingStream({ digest: diffId, size, label: `${label} (uncompressed)` }));
+  if (compression !== 'none' && diffId !== undefined) {
+    stages.push(decompressor(compression), new HashingStream({ digest: diffId, size, label: `${label} (uncompressed)` }));
+  }
   const blob = await source.openBlob(layer.digest);
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   const done = pipeline([blob, ...stages, out]);
@@ -61,17 +63,19 @@ export function planLoadArchive(source: BundleSource, images: ResolvedImage[], o
       const diffId = image.parsedConfig.diffIds[i]!;
       const known = layerPaths.get(diffId);
       if (known !== undefined) return known;
-      const compressed = (layerCompression(layer.mediaType) ?? 'none') !== 'none';
-      const size = compressed ? recordedUncompressedSize(layer) : layer.size;
-      if (size === undefined) {
-        throw new UnsupportedMediaTypeError(`Layer ${i + 1} of ${label} is compressed but the bundle does not record its uncompressed size.`, {
-          hint: 'Bundles written by handover export record it; re-export the image with handover.',
-        });
-      }
+      const compression = layerCompression(layer.mediaType) ?? 'none';
       const path = `layers/${digestHex(diffId)}.tar`;
       layerPaths.set(diffId, path);
       const layerLabel = `layer ${i + 1} of ${label}`;
-      files.push({ name: path, size, content: () => verifiedLayer(source, layer, diffId, size, layerLabel, onBytes) });
+      const uncompressedSize = compression === 'none' ? layer.size : recordedUncompressedSize(layer);
+      if (uncompressedSize === undefined) {
+        // A layer kept as the source engine compressed it, with no recorded
+        // size: hand it over compressed (engines decompress what they store)
+        // and let the engine check it against the config's diff id.
+        files.push({ name: path, size: layer.size, content: () => verifiedLayer(source, layer, undefined, layer.size, layerLabel, onBytes) });
+      } else {
+        files.push({ name: path, size: uncompressedSize, content: () => verifiedLayer(source, layer, diffId, uncompressedSize, layerLabel, onBytes) });
+      }
       return path;
     });
     return { Config: configPath, RepoTags: null, Layers: layers };

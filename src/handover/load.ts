@@ -53,22 +53,36 @@ function requiredTags(tags: readonly string[] | undefined, images: ResolvedImage
   }
 }
 
-/** Checks the engine holds exactly the recorded image, with the recorded layers. */
-async function verifyImage(engine: Engine, image: ResolvedImage): Promise<string> {
-  const info = await engine.inspectImage(image.configDigest);
-  if (info === undefined) {
+/** Image ids the engine reports in its load output ("Loaded image ID: sha256:…"). */
+export function loadedImageIds(lines: readonly string[]): string[] {
+  return lines.flatMap((line) => /^Loaded image ID: (sha256:[0-9a-f]{64})$/.exec(line.trim())?.[1] ?? []);
+}
+
+/**
+ * Checks the engine holds exactly the recorded image, with the recorded
+ * layers. Classic engines name it by its config digest; containerd-backed
+ * engines (Docker 29) by a manifest digest of their own, which they report in
+ * the load output, so those ids are checked by their layers.
+ */
+async function verifyImage(engine: Engine, image: ResolvedImage, reported: readonly string[]): Promise<string> {
+  const expected = image.parsedConfig.diffIds.join(',');
+  const candidates = [image.configDigest, ...reported.filter((id) => id !== image.configDigest)];
+  let found: { id: string; diffIds: string[] } | undefined;
+  for (const candidate of candidates) {
+    const info = await engine.inspectImage(candidate);
+    if (info === undefined) continue;
+    found ??= info;
+    if (info.diffIds.join(',') === expected) return info.id;
+  }
+  if (found === undefined) {
     throw new VerificationError(`After the load, the engine at ${engine.endpoint} does not hold image ${image.configDigest}.`, {
       hint: 'The engine accepted the archive but did not register the image; check its log. No tag was changed.',
     });
   }
-  const expected = image.parsedConfig.diffIds.join(',');
-  if (info.diffIds.join(',') !== expected) {
-    throw new VerificationError(`The engine holds image ${info.id} with other layers than the bundle records.`, {
-      hint: 'No tag was changed. Remove the image (docker image rm) and load again.',
-      details: { expected: image.parsedConfig.diffIds, actual: info.diffIds },
-    });
-  }
-  return info.id;
+  throw new VerificationError(`The engine holds image ${found.id} with other layers than the bundle records.`, {
+    hint: 'No tag was changed. Remove the image (docker image rm) and load again.',
+    details: { expected: image.parsedConfig.diffIds, actual: found.diffIds },
+  });
 }
 
 /**
@@ -104,12 +118,12 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
       })(),
       { objectMode: false },
     );
-    await engine.loadImages(archive, options.signal);
+    const reported = loadedImageIds(await engine.loadImages(archive, options.signal));
 
     clock.start('verify');
     const loaded: LoadedImage[] = [];
     for (const image of bundle.images) {
-      const id = await verifyImage(engine, image);
+      const id = await verifyImage(engine, image, reported);
       const previous: Record<string, string | null> = {};
       for (const tag of image.entry.tags) {
         const ref = parseTagReference(tag);

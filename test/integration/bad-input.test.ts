@@ -160,7 +160,8 @@ describe('damaged bundles never reach a tag', () => {
     const { root, bundle } = await damagedCopy('altered-blob');
     const layer = (await layerPaths(bundle))[3]!;
     const bytes = await readFile(layer);
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const at = Math.floor(bytes.length / 2);
+    bytes[at] = bytes[at]! ^ 0xff;
     await writeFile(layer, bytes);
     const result = await cli(['load', '--store', root, '--json'], consumer);
     expect(result.status).toBe(5);

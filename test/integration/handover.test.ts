@@ -158,7 +158,26 @@ describe('bundles of several images', () => {
   });
 });
 
-describe('archives from docker save', () => {
+describe('archives from docker save and OCI tools', () => {
+  it.each([
+    ['uncompressed', [] as string[]],
+    ['gzip', ['--dest-compress', '--dest-compress-format', 'gzip']],
+  ])('exports an OCI layout archive with %s layers (written by skopeo) and loads it elsewhere', async (kind, flags) => {
+    const archive = join(work, `oci-${kind}.tar`);
+    await exec('skopeo', ['copy', '--src-daemon-host', engines.producer, ...flags, `docker-daemon:${images.app}`, `oci-archive:${archive}:${images.app}`]);
+    const store = join(work, `store-oci-${kind}`);
+    const result = await cli(['export', '--archive', archive, '--name', 'oci', '--store', store, '--json'], {});
+    expect(result.status, result.stderr + result.stdout).toBe(0);
+    const exported = json<ExportJson>(result);
+    expect(exported.images[0]!.tags).toEqual([images.app]);
+    await removeImages(engines.c3, images.app);
+    const load = await cli(['load', '--name', 'oci', '--store', store, '--expect', exported.bundleDigest], { DOCKER_HOST: engines.c3 });
+    expect(load.status, load.stderr + load.stdout).toBe(0);
+    // skopeo rewrites the config into OCI form, so the id is the archive's config digest, not the producer's.
+    expect(await imageId(engines.c3, images.app)).toBe(exported.images[0]!.imageId);
+    expect(await runContainer(engines.c3, images.app)).toBe('hello from the app\n');
+  });
+
   it('exports an archive file and loads it elsewhere', async () => {
     const archive = join(work, 'app.tar');
     await docker(engines.producer, 'save', '-o', archive, images.app);
