@@ -24,6 +24,12 @@ export interface LoadInputs {
   expect: Digest | undefined;
   tags: string[];
   store: string;
+  /** Another workflow run to load from (its GITHUB_RUN_ID), or undefined for this run. */
+  'run-id': number | undefined;
+  /** owner/name of the run's repository. */
+  repository: string;
+  /** A token with actions:read, for another run's artifacts. */
+  'github-token': string;
 }
 
 export const DEFAULT_NAME = 'docker-image';
@@ -72,10 +78,35 @@ export function readExportInputs(read: InputReader): ExportInputs {
 /** Reads and checks every load input once, before any work. */
 export function readLoadInputs(read: InputReader): LoadInputs {
   const expect = read('expect').trim();
+  const runId = parseRunId(read('run-id'));
+  const repository = read('repository').trim();
+  const token = read('github-token').trim();
+  if (runId !== undefined && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) {
+    throw new UsageError(`Expected repository as owner/name to load from run ${runId}, found '${repository}'.`, {
+      hint: 'Leave repository unset for this repository, or name the repository whose run made the artifact.',
+    });
+  }
+  if (runId !== undefined && token === '') {
+    throw new UsageError(`Loading from run ${runId} needs a token with actions:read, found an empty github-token.`, {
+      hint: 'Leave github-token at its default (the job\'s GITHUB_TOKEN) and grant the job permissions: actions: read.',
+    });
+  }
   return {
     name: parseBundleName(read('name').trim() || DEFAULT_NAME),
     expect: expect === '' ? undefined : parseDigest(expect, 'expect input'),
     tags: parseList(read('tags')),
     store: read('store').trim(),
+    'run-id': runId,
+    repository,
+    'github-token': token,
   };
+}
+
+function parseRunId(value: string): number | undefined {
+  const text = value.trim();
+  if (text === '') return undefined;
+  if (/^[1-9][0-9]{0,18}$/.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
+  throw new UsageError(`Expected run-id as a workflow run id (digits), found '${text}'.`, {
+    hint: 'Pass github.run_id of the run that exported the bundle, or leave run-id empty for this run.',
+  });
 }

@@ -22,7 +22,10 @@ export function loadOutputs(result: LoadResult): LoadOutputs {
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     const inputs = readLoadInputs((name) => core.getInput(name));
-    const store = selectStore({ store: inputs.store, env, cwd: process.cwd() });
+    const runId = inputs['run-id'];
+    const from = runId === undefined ? undefined : { runId, repository: inputs.repository, token: inputs['github-token'] };
+    if (inputs['github-token'] !== '') core.setSecret(inputs['github-token']);
+    const store = selectStore({ store: inputs.store, env, cwd: process.cwd(), from });
     const engine = new DockerEngine(parseDockerHost(env['DOCKER_HOST']));
     if (inputs.expect === undefined) {
       core.warning(

@@ -14,7 +14,7 @@ describe('export and load actions, run as a runner runs them', () => {
     harness = await startArtifactService();
     producer = await harness.createJob('build-image');
     builtId = await buildCharon(engines.producer, 'charon-build:action', 'action-1');
-    for (const host of [engines.c1, engines.c2]) await docker(host, 'image', 'rm', '-f', tag).catch(() => '');
+    for (const host of [engines.c1, engines.c2, engines.c3]) await docker(host, 'image', 'rm', '-f', tag).catch(() => '');
   });
   afterAll(async () => {
     await harness?.stop();
@@ -58,6 +58,22 @@ describe('export and load actions, run as a runner runs them', () => {
     expect(result.summary).toContain('(matches `expect`)');
     expect(result.summary).toContain(`Verified on the engine: \`${tag}\``);
     expect(result.stdout).not.toContain('::warning::');
+  });
+
+  it('load from another workflow run finds the artifact through the REST API with run-id and a token', async () => {
+    const otherRun = harness.createRun();
+    const consumer = await otherRun.createJob('nightly-tests');
+    const sameRun = await runAction('load', consumer, { expect: exported['bundle-digest']! }, { DOCKER_HOST: engines.c3 });
+    expect(sameRun.exitCode).toBe(3);
+    expect(sameRun.error).toContain(`No artifact named 'docker-image' in GitHub Actions artifacts of run ${otherRun.runId} of example/charon. It has no artifacts.`);
+
+    const result = await runAction('load', consumer, { expect: exported['bundle-digest']!, tags: tag, 'run-id': harness.runId }, { DOCKER_HOST: engines.c3 });
+    expect(result.error).toBeUndefined();
+    expect(result.exitCode).toBe(0);
+    expect(await imageId(engines.c3, tag)).toBe(result.outputs['image-ids']);
+    expect(harness.service.recordedCalls().map((c) => c.method)).toEqual(
+      expect.arrayContaining([`REST GET /repos/example/charon/actions/runs/${harness.runId}/artifacts`, expect.stringMatching(/^REST GET \/repos\/example\/charon\/actions\/artifacts\/\d+\/zip$/) as string]),
+    );
   });
 
   it('load refuses a bundle other than the pinned one and leaves the tag absent', async () => {

@@ -16,6 +16,8 @@ export interface RunnerJob {
   readonly dir: string;
   /** The environment a runner gives a step of this job (merge INPUT_* over it). */
   readonly env: Record<string, string>;
+  /** The job's github.token (accepted by the local REST API with actions:read). */
+  readonly githubToken: string;
   /** GITHUB_OUTPUT and GITHUB_STEP_SUMMARY. */
   readonly outputFile: string;
   readonly summaryFile: string;
@@ -23,6 +25,14 @@ export interface RunnerJob {
   outputs(): Promise<Record<string, string>>;
   /** The job summary written to GITHUB_STEP_SUMMARY so far. */
   summary(): Promise<string>;
+}
+
+/** A workflow run: its ids and a way to start its jobs. */
+export interface WorkflowRun {
+  /** GITHUB_RUN_ID */
+  readonly runId: string;
+  readonly runBackendId: string;
+  createJob(name: string): Promise<RunnerJob>;
 }
 
 export interface ArtifactServiceHarness {
@@ -34,7 +44,11 @@ export interface ArtifactServiceHarness {
   readonly runBackendId: string;
   /** GITHUB_RUN_ID */
   readonly runId: string;
+  /** A token the REST API accepts for reading artifacts of any run (github-token). */
+  readonly apiToken: string;
   readonly service: ArtifactTwirpService;
+  /** Another workflow run of the same repository (for cross-run reads). */
+  createRun(): WorkflowRun;
   /** A new job in this run, with its own job backend id and runner files under a fresh directory. */
   createJob(name: string): Promise<RunnerJob>;
   /** Stops the service and Azurite and removes every job directory. */
@@ -57,65 +71,75 @@ export async function startArtifactService(options: { repository?: string } = {}
     throw error;
   }
   const root = await mkdtemp(join(tmpdir(), 'ho-runner-'));
-  const runBackendId = randomUUID();
-  const runId = String(1_000_000 + Math.floor(Math.random() * 1_000_000));
   const repository = options.repository ?? 'example/charon';
+  const apiUrl = resultsUrl.replace(/\/$/, '');
 
-  const createJob = async (name: string): Promise<RunnerJob> => {
-    const jobId = randomUUID();
-    const dir = join(root, `${name}-${jobId.slice(0, 8)}`);
-    const workspace = join(dir, 'workspace');
-    const temp = join(dir, 'temp');
-    await mkdir(workspace, { recursive: true });
-    await mkdir(temp, { recursive: true });
-    const files = { output: join(dir, 'output'), summary: join(dir, 'summary.md'), env: join(dir, 'env'), state: join(dir, 'state'), path: join(dir, 'path') };
-    await Promise.all(Object.values(files).map((file) => writeFile(file, '')));
-    const env: Record<string, string> = {
-      CI: 'true',
-      GITHUB_ACTIONS: 'true',
-      ACTIONS_RUNTIME_TOKEN: mintRuntimeToken({ runId: runBackendId, jobId }, secret),
-      ACTIONS_RESULTS_URL: resultsUrl,
-      GITHUB_SERVER_URL: 'https://github.com',
-      GITHUB_API_URL: 'https://api.github.com',
-      GITHUB_REPOSITORY: repository,
-      GITHUB_REPOSITORY_OWNER: repository.split('/')[0] ?? 'example',
-      GITHUB_RUN_ID: runId,
-      GITHUB_RUN_NUMBER: '1',
-      GITHUB_RUN_ATTEMPT: '1',
-      GITHUB_WORKFLOW: 'CI',
-      GITHUB_JOB: name,
-      GITHUB_EVENT_NAME: 'pull_request',
-      GITHUB_SHA: '0'.repeat(40),
-      GITHUB_REF: 'refs/pull/1/merge',
-      GITHUB_WORKSPACE: workspace,
-      RUNNER_TEMP: temp,
-      RUNNER_OS: 'Linux',
-      RUNNER_ARCH: 'X64',
-      GITHUB_OUTPUT: files.output,
-      GITHUB_STEP_SUMMARY: files.summary,
-      GITHUB_ENV: files.env,
-      GITHUB_STATE: files.state,
-      GITHUB_PATH: files.path,
+  const createRun = (): WorkflowRun => {
+    const runBackendId = randomUUID();
+    const runId = String(1_000_000 + Math.floor(Math.random() * 1_000_000));
+    service.registerRun(runId, runBackendId);
+    const createJob = async (name: string): Promise<RunnerJob> => {
+      const jobId = randomUUID();
+      const dir = join(root, `${name}-${jobId.slice(0, 8)}`);
+      const workspace = join(dir, 'workspace');
+      const temp = join(dir, 'temp');
+      await mkdir(workspace, { recursive: true });
+      await mkdir(temp, { recursive: true });
+      const files = { output: join(dir, 'output'), summary: join(dir, 'summary.md'), env: join(dir, 'env'), state: join(dir, 'state'), path: join(dir, 'path') };
+      await Promise.all(Object.values(files).map((file) => writeFile(file, '')));
+      const env: Record<string, string> = {
+        CI: 'true',
+        GITHUB_ACTIONS: 'true',
+        ACTIONS_RUNTIME_TOKEN: mintRuntimeToken({ runId: runBackendId, jobId }, secret),
+        ACTIONS_RESULTS_URL: resultsUrl,
+        GITHUB_SERVER_URL: 'https://github.com',
+        // The REST API (other runs' artifacts) is served by the same local service.
+        GITHUB_API_URL: apiUrl,
+        GITHUB_REPOSITORY: repository,
+        GITHUB_REPOSITORY_OWNER: repository.split('/')[0] ?? 'example',
+        GITHUB_RUN_ID: runId,
+        GITHUB_RUN_NUMBER: '1',
+        GITHUB_RUN_ATTEMPT: '1',
+        GITHUB_WORKFLOW: 'CI',
+        GITHUB_JOB: name,
+        GITHUB_EVENT_NAME: 'pull_request',
+        GITHUB_SHA: '0'.repeat(40),
+        GITHUB_REF: 'refs/pull/1/merge',
+        GITHUB_WORKSPACE: workspace,
+        RUNNER_TEMP: temp,
+        RUNNER_OS: 'Linux',
+        RUNNER_ARCH: 'X64',
+        GITHUB_OUTPUT: files.output,
+        GITHUB_STEP_SUMMARY: files.summary,
+        GITHUB_ENV: files.env,
+        GITHUB_STATE: files.state,
+        GITHUB_PATH: files.path,
+      };
+      return {
+        name,
+        jobId,
+        dir,
+        env,
+        githubToken: service.apiToken,
+        outputFile: files.output,
+        summaryFile: files.summary,
+        outputs: async () => parseCommandFile(await readFile(files.output, 'utf8')),
+        summary: () => readFile(files.summary, 'utf8'),
+      };
     };
-    return {
-      name,
-      jobId,
-      dir,
-      env,
-      outputFile: files.output,
-      summaryFile: files.summary,
-      outputs: async () => parseCommandFile(await readFile(files.output, 'utf8')),
-      summary: () => readFile(files.summary, 'utf8'),
-    };
+    return { runId, runBackendId, createJob };
   };
+  const firstRun = createRun();
 
   return {
     resultsUrl,
     blobEndpoint: azurite.endpoint,
-    runBackendId,
-    runId,
+    runBackendId: firstRun.runBackendId,
+    runId: firstRun.runId,
+    apiToken: service.apiToken,
     service,
-    createJob,
+    createJob: (name) => firstRun.createJob(name),
+    createRun,
     stop: async () => {
       await service.close();
       await azurite.stop();

@@ -22,6 +22,16 @@ export function inputVariable(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
 
+/** Evaluates the github.* expressions an action.yml default may use, as the runner does. */
+function evaluateDefault(value: string, job: RunnerJob): string {
+  return value.replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_, expression: string) => {
+    if (expression === 'github.token') return job.githubToken;
+    if (expression === 'github.repository') return job.env['GITHUB_REPOSITORY'] ?? '';
+    if (expression === 'github.run_id') return job.env['GITHUB_RUN_ID'] ?? '';
+    throw new Error(`runAction cannot evaluate the default \${{ ${expression} }}`);
+  });
+}
+
 /**
  * Runs a JavaScript action of this repository (export, load) the way a runner
  * does: its action.yml's `runs.main` under node, in a separate process, with
@@ -36,7 +46,7 @@ export async function runAction(action: string, job: RunnerJob, inputs: Record<s
   };
   if (metadata.runs.using !== 'node24') throw new Error(`${action}/action.yml runs ${metadata.runs.using}, expected node24`);
   const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', ...job.env, ...extraEnv };
-  for (const [name, spec] of Object.entries(metadata.inputs ?? {})) env[inputVariable(name)] = inputs[name] ?? spec.default ?? '';
+  for (const [name, spec] of Object.entries(metadata.inputs ?? {})) env[inputVariable(name)] = inputs[name] ?? evaluateDefault(spec.default ?? '', job);
   for (const name of Object.keys(inputs)) {
     if (metadata.inputs?.[name] === undefined) throw new Error(`${action}/action.yml declares no input '${name}'`);
   }

@@ -82,9 +82,14 @@ export class ArtifactTwirpService {
   private readonly container: ContainerClient;
 
   private readonly tokenSecret: Buffer;
+  /** GITHUB_RUN_ID -> the run's backend id, for the REST API's view of runs. */
+  private readonly runs = new Map<string, string>();
+  /** The token the REST API accepts (a GITHUB_TOKEN with actions:read). */
+  readonly apiToken: string;
 
   constructor(blobEndpoint: string, tokenSecret: Buffer) {
     this.tokenSecret = tokenSecret;
+    this.apiToken = `ghs_${tokenSecret.subarray(0, 12).toString('hex')}`;
     this.container = new BlobServiceClient(blobEndpoint, this.credential).getContainerClient(CONTAINER);
   }
 
@@ -121,6 +126,11 @@ export class ArtifactTwirpService {
     return [...this.calls];
   }
 
+  /** Makes a workflow run known to the REST API under its GITHUB_RUN_ID. */
+  registerRun(runId: string, runBackendId: string): void {
+    this.runs.set(runId, runBackendId);
+  }
+
   /** Makes the next call of `method` fail with the given Twirp error. */
   injectFailure(method: string, failure: InjectedFailure): void {
     const queue = this.failures.get(method) ?? [];
@@ -129,6 +139,10 @@ export class ArtifactTwirpService {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (request.url?.startsWith('/repos/') === true) {
+      this.handleRest(request, response);
+      return;
+    }
     const method = request.url?.startsWith(SERVICE_PATH) ? request.url.slice(SERVICE_PATH.length) : '';
     let body: Json = {};
     let caller: BackendIds | undefined;
@@ -155,6 +169,59 @@ export class ArtifactTwirpService {
       this.calls.push({ method, status: twirp.status, request: body, caller });
       send(response, twirp.status, { code: twirp.code, msg: twirp.message });
     }
+  }
+
+  /**
+   * The two REST endpoints @actions/artifact uses to read another run's
+   * artifacts (findBy): list a run's artifacts, and the zip download, which
+   * answers 302 to a signed blob URL.
+   */
+  private handleRest(request: IncomingMessage, response: ServerResponse): void {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const reply = (status: number, body: Json, headers: Record<string, string> = {}): void => {
+      this.calls.push({ method: `REST ${request.method} ${url.pathname}`, status, request: Object.fromEntries(url.searchParams), caller: undefined });
+      const text = JSON.stringify(body);
+      response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+      response.end(text);
+    };
+    const auth = request.headers.authorization ?? '';
+    if (auth !== `token ${this.apiToken}` && auth !== `Bearer ${this.apiToken}`) {
+      reply(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+      return;
+    }
+    const list = /^\/repos\/[^/]+\/[^/]+\/actions\/runs\/(\d+)\/artifacts$/.exec(url.pathname);
+    if (request.method === 'GET' && list !== null) {
+      const backendId = this.runs.get(list[1]!);
+      if (backendId === undefined) {
+        reply(404, { message: 'Not Found' });
+        return;
+      }
+      const name = url.searchParams.get('name');
+      const found = this.live().filter((a) => a.runId === backendId && a.finalized && (name === null || a.name === name));
+      reply(200, {
+        total_count: found.length,
+        artifacts: found.map((a) => ({
+          id: a.id,
+          name: a.name,
+          size_in_bytes: a.size,
+          created_at: a.createdAt.toISOString(),
+          expired: false,
+          ...(a.digest === undefined ? {} : { digest: a.digest }),
+        })),
+      });
+      return;
+    }
+    const zip = /^\/repos\/[^/]+\/[^/]+\/actions\/artifacts\/(\d+)\/zip$/.exec(url.pathname);
+    if (request.method === 'GET' && zip !== null) {
+      const artifact = this.live().find((a) => String(a.id) === zip[1] && a.finalized);
+      if (artifact === undefined) {
+        reply(404, { message: 'Not Found' });
+        return;
+      }
+      reply(302, {}, { Location: this.sasUrl(artifact.blobName, 'r') });
+      return;
+    }
+    reply(404, { message: 'Not Found' });
   }
 
   private authenticate(request: IncomingMessage): BackendIds {

@@ -24,7 +24,7 @@ describe('committed action bundles', () => {
     expect(exportYml.inputs['retention-days']?.default).toBe('1');
     expect(Object.keys(exportYml.outputs)).toEqual(['artifact-name', 'artifact-id', 'bundle-digest', 'image-ids', 'bytes', 'run-integration']);
     const loadYml = parse(await readFile(new URL('load/action.yml', root), 'utf8')) as { inputs: Record<string, unknown>; outputs: Record<string, unknown> };
-    expect(Object.keys(loadYml.inputs)).toEqual(['name', 'expect', 'tags', 'store']);
+    expect(Object.keys(loadYml.inputs)).toEqual(['name', 'expect', 'tags', 'store', 'run-id', 'repository', 'github-token']);
     expect(Object.keys(loadYml.outputs)).toEqual(['bundle-digest', 'image-ids', 'tags']);
   });
 });

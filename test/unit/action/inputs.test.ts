@@ -31,13 +31,23 @@ describe('action inputs', () => {
 
   it('reads load inputs: expect pinned as a digest, tags as a list', () => {
     const digest = `sha256:${'a'.repeat(64)}`;
-    expect(readLoadInputs(reader({ expect: ` ${digest} `, tags: 'charon:local' }))).toEqual({
+    expect(readLoadInputs(reader({ expect: ` ${digest} `, tags: 'charon:local', repository: 'o/r', 'github-token': 't' }))).toEqual({
       name: 'docker-image',
       expect: digest,
       tags: ['charon:local'],
       store: '',
+      'run-id': undefined,
+      repository: 'o/r',
+      'github-token': 't',
     });
     expect(readLoadInputs(reader({})).expect).toBeUndefined();
     expect(() => readLoadInputs(reader({ expect: 'latest' }))).toThrow(InvalidDigestError);
+  });
+
+  it('reads another run to load from, with its repository and a token', () => {
+    expect(readLoadInputs(reader({ 'run-id': '123456', repository: 'octo/charon', 'github-token': 'ghs_x' }))['run-id']).toBe(123456);
+    expect(() => readLoadInputs(reader({ 'run-id': 'latest', repository: 'o/r', 'github-token': 't' }))).toThrow(/run-id as a workflow run id \(digits\), found 'latest'/);
+    expect(() => readLoadInputs(reader({ 'run-id': '12', repository: 'o/r' }))).toThrow(/needs a token with actions:read/);
+    expect(() => readLoadInputs(reader({ 'run-id': '12', repository: 'charon', 'github-token': 't' }))).toThrow(/repository as owner\/name/);
   });
 });
