@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { digestHex, isDigest, parseDigest, sha256Digest, shortDigest, type Digest } from '../../../../src/digest/digest.ts';
 import { HashingStream, type ExpectedBlob } from '../../../../src/digest/hashing-stream.ts';
 import { ExitStatus } from '../../../../src/errors.ts';
-import { chunked, collect, pattern, typedFailure, typedThrow } from '../support.ts';
+import { chunked, pattern, typedFailure, typedThrow } from '../support.ts';
 
 const EMPTY = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const ABC = 'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
@@ -128,6 +128,8 @@ describe('HashingStream', () => {
     const digest: Digest = sha256Digest('abc');
     const error = await typedFailure(pass(Buffer.from('abd'), { digest, size: 3 }), 'BLOB_DIGEST_MISMATCH');
     expect(error.message).toContain(`Blob ${digest} was altered`);
-    expect(await collect(Readable.from([Buffer.from('abc')]).compose(new HashingStream({ digest, size: 3 })))).toEqual(Buffer.from('abc'));
+    const hashing = new HashingStream({ digest, size: 3 });
+    await pipeline(Readable.from([Buffer.from('abc')]), hashing, new PassThrough().resume());
+    expect(hashing.digest).toBe(digest);
   });
 });
