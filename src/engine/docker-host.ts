@@ -16,7 +16,12 @@ export function parseDockerHost(value: string | undefined): EngineEndpoint {
     return { kind: 'unix', socketPath, url };
   }
   if (url.startsWith('tcp://') || url.startsWith('http://')) {
-    const parsed = new URL(url.replace(/^tcp:/, 'http:'));
+    let parsed: URL;
+    try {
+      parsed = new URL(url.replace(/^tcp:/, 'http:'));
+    } catch {
+      throw invalid(url); // "tcp://" or a port that is not a number: a usage error, not a crash
+    }
     if (parsed.hostname === '') throw invalid(url);
     return { kind: 'tcp', host: parsed.hostname, port: parsed.port === '' ? 2375 : Number(parsed.port), url };
   }
