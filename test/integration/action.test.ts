@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startArtifactService, type ArtifactServiceHarness, type RunnerJob } from '../support/artifact-service/index.ts';
 import { buildCharon, docker, imageId } from '../support/artifact-service/example-pipeline.ts';
@@ -115,5 +118,51 @@ describe('export and load actions, run as a runner runs them', () => {
     expect(empty.exitCode).toBe(2);
     expect(empty.error).toMatch(/^\[USAGE\] Expected at least one image to export, found none\./);
     expect(empty.outputs).toEqual({});
+  });
+
+  it('export takes an archive file (what docker save or buildx type=docker wrote)', async () => {
+    const job = await harness.createJob('build-from-archive');
+    const archive = join(job.dir, 'charon.tar');
+    await docker(engines.producer, 'save', '-o', archive, 'charon-build:action');
+    const result = await runAction('export', job, { archive, tag: 'charon-archive:local', name: 'from-archive' });
+    expect(result.error).toBeUndefined();
+    expect(result.outputs['run-integration']).toBe('true');
+    expect(result.stdout).toContain(`::group::Export archive ${archive} as 'from-archive'`);
+
+    const consumer = await harness.createJob('archive-consumer');
+    const loaded = await runAction('load', consumer, { name: 'from-archive', expect: result.outputs['bundle-digest']!, tags: 'charon-archive:local' }, { DOCKER_HOST: engines.c2 });
+    expect(loaded.error).toBeUndefined();
+    expect(await imageId(engines.c2, 'charon-archive:local')).toBe(loaded.outputs['image-ids']);
+  });
+
+  it('store: a directory path hands over through a shared disk, with no artifact', async () => {
+    const shared = await mkdtemp(join(tmpdir(), 'ho-shared-store-'));
+    try {
+      const job = await harness.createJob('self-hosted-build');
+      const before = harness.service.list().length;
+      const result = await runAction('export', job, { images: 'charon-build:action', tag: 'charon-shared:local', name: 'shared', store: shared }, { DOCKER_HOST: engines.producer });
+      expect(result.error).toBeUndefined();
+      expect(result.outputs).toMatchObject({ 'artifact-name': 'shared', 'artifact-id': '', 'run-integration': 'true' });
+      expect(harness.service.list()).toHaveLength(before);
+      expect(result.summary).toContain(`local store at \`${shared}\``);
+
+      const consumer = await harness.createJob('self-hosted-test');
+      const loaded = await runAction('load', consumer, { name: 'shared', expect: result.outputs['bundle-digest']!, tags: 'charon-shared:local', store: shared }, { DOCKER_HOST: engines.c2 });
+      expect(loaded.error).toBeUndefined();
+      expect(await imageId(engines.c2, 'charon-shared:local')).toBe(loaded.outputs['image-ids']);
+    } finally {
+      await rm(shared, { recursive: true, force: true });
+    }
+  });
+
+  it('an artifact service refusal fails the export with its answer, and run-integration stays unset', async () => {
+    const job = await harness.createJob('build-refused');
+    harness.service.injectFailure('CreateArtifact', { status: 403, code: 'permission_denied', msg: 'the token cannot write artifacts' });
+    const result = await runAction('export', job, { images: 'charon-build:action', tag, name: 'refused' }, { DOCKER_HOST: engines.producer });
+    expect(result.exitCode).toBe(7);
+    expect(result.error).toMatch(/^\[ARTIFACT_SERVICE\] The artifact service failed while uploading artifact 'refused': .*403.*the token cannot write artifacts/);
+    expect(result.outputs).toEqual({});
+    expect(harness.service.list().some((a) => a.name === 'refused')).toBe(false);
+    expect(await readdir(job.env['RUNNER_TEMP']!)).toEqual([]);
   });
 });
