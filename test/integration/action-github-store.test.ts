@@ -8,8 +8,6 @@ import { MediaType } from '../../src/bundle/media-types.ts';
 import { sha256Digest } from '../../src/digest/digest.ts';
 import { ArtifactServiceError, BundleNotFoundError } from '../../src/errors.ts';
 import { GitHubArtifactStore } from '../../src/store/github/github-artifact-store.ts';
-import { selectStore } from '../../src/store/select-store.ts';
-import { LocalStore } from '../../src/store/local/local-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { startArtifactService, withJobEnv, type ArtifactServiceHarness, type RunnerJob } from '../support/artifact-service/index.ts';
 
@@ -97,14 +95,5 @@ describe('GitHubArtifactStore on the local artifact service', () => {
     const error = await store.list().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ArtifactServiceError);
     expect((error as ArtifactServiceError).hint).toMatch(/store: or --store/);
-  });
-
-  it('selects artifacts inside a runner and a directory when one is given', () => {
-    expect(selectStore({ env: producer.env, cwd: '/w' })).toBeInstanceOf(GitHubArtifactStore);
-    expect(selectStore({ env: {}, cwd: '/w', store: 'github' })).toBeInstanceOf(GitHubArtifactStore);
-    const local = selectStore({ env: producer.env, cwd: '/w', store: 'shared/handover' });
-    expect(local).toBeInstanceOf(LocalStore);
-    expect(local.location).toBe('/w/shared/handover');
-    expect(selectStore({ env: { HANDOVER_STORE: '/cache/h' }, cwd: '/w' }).location).toBe('/cache/h');
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { checkWorkflows } from '../../../src/workflow/check.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -50,5 +51,13 @@ describe.each(['.github/workflows/ci.yml', 'examples/charon-pipeline/workflow.ym
     }
     expect(uses).toBeGreaterThanOrEqual(2);
     expect(problems).toEqual([]);
+  });
+});
+
+describe('handover check', () => {
+  it('finds no handover problem in the example pipeline or this repository\'s CI', async () => {
+    const files = ['.github/workflows/ci.yml', 'examples/charon-pipeline/workflow.yml'];
+    const inputs = await Promise.all(files.map(async (path) => ({ path, text: await readFile(join(root, path), 'utf8') })));
+    expect(checkWorkflows(inputs).findings.map((f) => `${f.path}:${f.line}:${f.col}: ${f.message} [${f.ruleId}]`)).toEqual([]);
   });
 });
