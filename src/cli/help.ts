@@ -9,7 +9,8 @@ function optionLabel(name: string, spec: OptionSpec): string {
 }
 
 export function commandHelp(command: Command): string {
-  const labels = Object.entries(command.options).map(([name, spec]) => [optionLabel(name, spec), spec.description] as const);
+  const options: Record<string, OptionSpec> = { ...command.options, help: { type: 'boolean', short: 'h', description: 'Show this help.' } };
+  const labels = Object.entries(options).map(([name, spec]) => [optionLabel(name, spec), spec.description] as const);
   const width = Math.max(0, ...labels.map(([label]) => label.length)) + 2;
   const lines = [
     `Usage: ${PROGRAM} ${command.usage}`,

@@ -1,17 +1,39 @@
+import { spawnSync } from 'node:child_process';
 import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from 'node:zlib';
-import type { Transform } from 'node:stream';
+import type { Duplex, Transform } from 'node:stream';
 import type { Compression } from '../bundle/media-types.ts';
+import { FixedChunks } from './fixed-chunks.ts';
+import { ProcessTransform } from './process-transform.ts';
 
 /** zstd level 3: the expert shell pipeline's choice, near gzip -9's ratio at many times the speed. */
 export const ZSTD_LEVEL = 3;
 const CHUNK = 256 * 1024;
 
-/** The input cut the compressors get: see FixedChunks. */
+/** The input cut the in-process compressors get: see FixedChunks. */
 export const COMPRESS_INPUT_CHUNK = 1024 * 1024;
 
-export function compressor(compression: Exclude<Compression, 'none'>): Transform {
-  if (compression === 'gzip') return createGzip({ level: 6, chunkSize: CHUNK });
-  return createZstdCompress({ chunkSize: CHUNK, params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } });
+let zstdCommand: boolean | undefined;
+
+/**
+ * Whether the zstd command is there to use. It compresses on every core
+ * (Node's zstd uses one), and its output does not depend on how many cores
+ * or how the input was cut, so digests still repeat. HANDOVER_ZSTD=builtin
+ * keeps compression in process.
+ */
+function zstdCommandAvailable(env: NodeJS.ProcessEnv): boolean {
+  if (env['HANDOVER_ZSTD'] === 'builtin') return false;
+  zstdCommand ??= spawnSync('zstd', ['--version'], { stdio: 'ignore' }).status === 0;
+  return zstdCommand;
+}
+
+/** The stages that compress a layer, in order. */
+export function compressionStages(compression: Exclude<Compression, 'none'>, env: NodeJS.ProcessEnv = process.env): Duplex[] {
+  if (compression === 'gzip') return [new FixedChunks(COMPRESS_INPUT_CHUNK), createGzip({ level: 6, chunkSize: CHUNK })];
+  if (zstdCommandAvailable(env)) return [new ProcessTransform('zstd', [`-${ZSTD_LEVEL}`, '-T0', '-q', '-c', '--no-progress'])];
+  return [
+    new FixedChunks(COMPRESS_INPUT_CHUNK),
+    createZstdCompress({ chunkSize: CHUNK, params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }),
+  ];
 }
 
 export function decompressor(compression: Exclude<Compression, 'none'>): Transform {

@@ -63,6 +63,12 @@ export class DockerEngine implements Engine {
   /** Sends a request; with a body stream, the body is piped with back-pressure. */
   private async send(method: string, path: string, options: { body?: Readable; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
     const req = request(this.options(method, path, options.headers));
+    // A connection that breaks after it was made is an engine that stopped, not one that is unreachable.
+    let connected = false;
+    req.once('socket', (socket) => {
+      if (!socket.connecting) connected = true;
+      else socket.once('connect', () => (connected = true));
+    });
     const responded = new Promise<IncomingMessage>((resolve, reject) => {
       req.once('response', resolve);
       req.once('error', reject);
@@ -83,7 +89,7 @@ export class DockerEngine implements Engine {
       return response;
     } catch (error) {
       req.destroy();
-      if (this.isConnectError(error)) throw this.unreachable(error);
+      if (!connected && this.isConnectError(error)) throw this.unreachable(error);
       throw error;
     } finally {
       options.signal?.removeEventListener('abort', abort);
@@ -91,8 +97,18 @@ export class DockerEngine implements Engine {
   }
 
   private async json<T>(method: string, path: string): Promise<{ status: number; body: T | string }> {
-    const response = await this.send(method, path);
-    const text = await readBody(response);
+    let response: IncomingMessage;
+    let text: string;
+    try {
+      response = await this.send(method, path);
+      text = await readBody(response);
+    } catch (error) {
+      if (isHandoverError(error)) throw error;
+      throw new EngineRequestError(`The engine at ${this.endpoint} stopped answering ${method} ${path.replace(/\?.*$/, '')}: ${describeCause(error)}.`, {
+        hint: 'The engine may have stopped or restarted; check that it runs, then try again.',
+        cause: error,
+      });
+    }
     const status = response.statusCode ?? 0;
     if (status >= 200 && status < 300) return { status, body: text === '' ? ('') : (JSON.parse(text) as T) };
     return { status, body: engineMessage(text) };
@@ -119,6 +135,18 @@ export class DockerEngine implements Engine {
       variant: body.Variant === '' ? undefined : body.Variant,
       size: body.Size ?? 0,
     };
+  }
+
+  async listImageIds(): Promise<string[]> {
+    const { status, body } = await this.json<Array<{ Id: string }>>('GET', '/images/json?all=1');
+    if (typeof body === 'string') throw new EngineRequestError(`The engine at ${this.endpoint} answered ${status} when asked for its images: ${body}.`);
+    return body.map((image) => image.Id);
+  }
+
+  async usesContainerdStore(): Promise<boolean> {
+    const { body } = await this.json<{ DriverStatus?: Array<[string, string]> | null }>('GET', '/info');
+    if (typeof body === 'string') return false;
+    return (body.DriverStatus ?? []).some(([key, value]) => key === 'driver-type' && value.includes('containerd.snapshotter'));
   }
 
   async saveImages(references: readonly string[], signal?: AbortSignal): Promise<Readable> {

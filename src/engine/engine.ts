@@ -27,6 +27,10 @@ export interface Engine {
   version(): Promise<EngineVersion>;
   /** Undefined when the engine has no such image. */
   inspectImage(reference: string): Promise<ImageInfo | undefined>;
+  /** The ids of every image the engine holds, intermediate ones included. */
+  listImageIds(): Promise<string[]>;
+  /** True when images live in containerd's store (Docker 29's default), not the engine's own layer store. */
+  usesContainerdStore(): Promise<boolean>;
   /** The archive `docker save` writes, as a stream. */
   saveImages(references: readonly string[], signal?: AbortSignal): Promise<Readable>;
   /** Streams an archive into the engine; resolves with the engine's messages once it has loaded it. */

@@ -6,8 +6,7 @@ import { readImageArchive, type ArchiveImage, type LayerBlob, type LayerSink } f
 import { buildIndex, buildManifest, type IndexEntry } from '../bundle/build.ts';
 import { layerMediaType, type Compression } from '../bundle/media-types.ts';
 import type { Platform } from '../bundle/model.ts';
-import { COMPRESS_INPUT_CHUNK, compressor } from '../compression/codecs.ts';
-import { FixedChunks } from '../compression/fixed-chunks.ts';
+import { compressionStages } from '../compression/codecs.ts';
 import type { Digest } from '../digest/digest.ts';
 import type { Engine, ImageInfo } from '../engine/engine.ts';
 import { FileNotFoundError, ImageNotFoundError, MalformedArchiveError, UsageError, describeCause } from '../errors.ts';
@@ -138,10 +137,9 @@ function layerSink(writer: BundleWriter, compression: Compression, signal: Abort
       return { ...stored, mediaType, uncompressedSize: kind === 'tar' ? stored.size : undefined };
     }
     const counter = new ByteCounter();
-    const compress = compressor(compression);
     const output = new PassThrough({ highWaterMark: 1024 * 1024 });
     const [, stored] = await Promise.all([
-      pipeline(source, counter, new FixedChunks(COMPRESS_INPUT_CHUNK), compress, output, signal === undefined ? {} : { signal }),
+      pipeline([source, counter, ...compressionStages(compression), output], signal === undefined ? {} : { signal }),
       writer.writeBlob(output, signal === undefined ? {} : { signal }),
     ]);
     return { ...stored, mediaType: layerMediaType(compression), uncompressedSize: counter.bytes } satisfies LayerBlob;

@@ -7,6 +7,7 @@ import { familiarRepository, familiarTag, parseTagReference } from '../ref/refer
 import { parseBundleName } from '../store/bundle-name.ts';
 import type { Store } from '../store/store.ts';
 import { resolveBundle, type ResolvedImage } from './bundle-reader.ts';
+import { chainsOnEngine } from './engine-layers.ts';
 import { planLoadArchive } from './load-archive.ts';
 import { PhaseClock, type PhaseTimings, type ProgressListener } from './progress.ts';
 
@@ -35,7 +36,10 @@ export interface LoadResult {
   bundleDigest: Digest;
   store: { kind: string; location: string };
   images: LoadedImage[];
-  bytes: { read: number; loaded: number };
+  /** Bytes streamed into the engine; stored bytes of layers it already held (skipped). */
+  bytes: { read: number; loaded: number; skipped: number };
+  /** Layers the engine already held: neither read nor sent. */
+  skippedLayers: number;
   timings: { phases: PhaseTimings; totalMs: number };
   verified: true;
 }
@@ -105,9 +109,11 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
     const bundle = await resolveBundle(source, expect);
     requiredTags(options.requireTags, bundle.images, name);
 
+    clock.start('engine layers');
+    const present = await chainsOnEngine(engine);
     clock.start('stream');
     let read = 0;
-    const plan = planLoadArchive(source, bundle.images, (n) => {
+    const plan = planLoadArchive(source, bundle.images, present, (n) => {
       read += n;
       options.onProgress?.({ phase: 'load', bytes: read, total: plan.totalBytes });
     });
@@ -144,7 +150,8 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
       bundleDigest: bundle.index.digest,
       store: { kind: options.store.kind, location: options.store.location },
       images: loaded,
-      bytes: { read, loaded: plan.totalBytes },
+      bytes: { read, loaded: plan.totalBytes, skipped: plan.skippedBytes },
+      skippedLayers: plan.skippedLayers,
       timings: clock.result(),
       verified: true,
     };

@@ -16,7 +16,7 @@ interface Output {
 export class ProgressDisplay {
   private readonly out: Output;
   private readonly started = performance.now();
-  private lastPlain = 0;
+  private lastPlain = Number.NEGATIVE_INFINITY;
   private live = false;
 
   constructor(out: Output) {

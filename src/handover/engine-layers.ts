@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+import type { Engine } from '../engine/engine.ts';
+
+/** Looking further than this many images for layers to skip costs more than it saves. */
+const MAX_IMAGES_EXAMINED = 500;
+
+/** The chain ids of an image's layers: each names a layer together with all below it. */
+export function chainIds(diffIds: readonly string[]): string[] {
+  const chains: string[] = [];
+  for (const diffId of diffIds) {
+    const parent = chains.at(-1);
+    chains.push(parent === undefined ? diffId : `sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`);
+  }
+  return chains;
+}
+
+/**
+ * The layer chains the engine already holds, found from its images. A
+ * classic engine loading docker save's layout reuses a layer whose chain it
+ * has without reading the layer's file, so those need not be sent. Engines
+ * on containerd's store work differently: for them nothing is skipped.
+ */
+export async function chainsOnEngine(engine: Engine): Promise<Set<string>> {
+  const chains = new Set<string>();
+  if (await engine.usesContainerdStore()) return chains;
+  const ids = (await engine.listImageIds()).slice(0, MAX_IMAGES_EXAMINED);
+  for (const id of ids) {
+    const info = await engine.inspectImage(id);
+    if (info !== undefined) for (const chain of chainIds(info.diffIds)) chains.add(chain);
+  }
+  return chains;
+}
