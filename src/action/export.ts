@@ -9,7 +9,7 @@ import { describeFailure } from './failure.ts';
 import { readExportInputs, type ExportInputs } from './inputs.ts';
 import { logProgress } from './log-progress.ts';
 import { setOutputs, type ExportOutputs } from './outputs.ts';
-import { exportSummaryMarkdown } from './summary.ts';
+import { exportSummaryMarkdown, failureSummaryMarkdown } from './summary.ts';
 import { writeJobSummary } from './job-summary.ts';
 
 /** The outputs of a finished export; run-integration is 'true' only for a published (uploaded and finalized) bundle. */
@@ -71,5 +71,6 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const failure = describeFailure(error);
     core.setFailed(failure.message);
     process.exitCode = failure.exitStatus;
+    await writeJobSummary(env, failureSummaryMarkdown('export', failure.message));
   }
 }

@@ -3,12 +3,13 @@ import { DockerEngine } from '../engine/docker-engine.ts';
 import { parseDockerHost } from '../engine/docker-host.ts';
 import { loadBundle, type LoadResult } from '../handover/load.ts';
 import { selectStore } from '../store/select-store.ts';
+import { CountingStore } from './counting-store.ts';
 import { describeFailure } from './failure.ts';
 import { readLoadInputs } from './inputs.ts';
 import { writeJobSummary } from './job-summary.ts';
 import { logProgress } from './log-progress.ts';
 import { setOutputs, type LoadOutputs } from './outputs.ts';
-import { loadSummaryMarkdown } from './summary.ts';
+import { loadSummaryMarkdown, failureSummaryMarkdown } from './summary.ts';
 
 export function loadOutputs(result: LoadResult): LoadOutputs {
   return {
@@ -25,7 +26,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const runId = inputs['run-id'];
     const from = runId === undefined ? undefined : { runId, repository: inputs.repository, token: inputs['github-token'] };
     if (inputs['github-token'] !== '') core.setSecret(inputs['github-token']);
-    const store = selectStore({ store: inputs.store, env, cwd: process.cwd(), from });
+    const store = new CountingStore(selectStore({ store: inputs.store, env, cwd: process.cwd(), from }));
     const engine = new DockerEngine(parseDockerHost(env['DOCKER_HOST']));
     if (inputs.expect === undefined) {
       core.warning(
@@ -55,6 +56,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         store: result.store,
         images: result.images.map((i) => ({ tags: i.tags, imageId: i.imageId, layers: i.layers })),
         verifiedTags,
+        readBytes: store.bytesRead,
         loadedBytes: result.bytes.loaded,
         phases: result.timings.phases,
         totalMs: result.timings.totalMs,
@@ -65,5 +67,6 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const failure = describeFailure(error);
     core.setFailed(failure.message);
     process.exitCode = failure.exitStatus;
+    await writeJobSummary(env, failureSummaryMarkdown('load', failure.message));
   }
 }

@@ -35,6 +35,8 @@ export interface LoadSummary {
   images: SummaryImage[];
   /** Tags checked on the engine after the load. */
   verifiedTags: string[];
+  /** Bytes read from the store: the bundle as stored (compressed layers). */
+  readBytes: number;
   /** Bytes streamed into the engine (layers decompressed and verified on the way). */
   loadedBytes: number;
   phases: PhaseTimings;
@@ -115,7 +117,7 @@ export function loadSummaryMarkdown(summary: LoadSummary): string {
     '',
     `- Bundle digest: \`${summary.bundleDigest}\` ${summary.pinned ? '(matches `expect`)' : '(not pinned: set `expect` to the producer\'s bundle-digest output)'}`,
     `- From the ${summary.store.kind} store: ${summary.store.location}`,
-    `- Streamed ${formatBytes(summary.loadedBytes)} of layers into the engine, each blob verified on the way`,
+    `- Read ${formatBytes(summary.readBytes)} from the store${ratio(summary.readBytes, summary.loadedBytes)}; streamed ${formatBytes(summary.loadedBytes)} into the engine, each blob verified on the way`,
     `- Verified on the engine: ${summary.verifiedTags.length === 0 ? 'image ids' : summary.verifiedTags.map((t) => `\`${t}\``).join(', ')}`,
     '',
     imagesTable(summary.images),
@@ -123,4 +125,10 @@ export function loadSummaryMarkdown(summary: LoadSummary): string {
     phasesTable(summary.phases, summary.totalMs),
     '',
   ].join('\n');
+}
+
+/** The job summary of a failed step: what failed and what to do, as the log says it. */
+export function failureSummaryMarkdown(action: 'export' | 'load', message: string): string {
+  const [first = '', ...rest] = message.split('\n');
+  return [`### Image handover: ${action} failed`, '', `> ${first}`, ...rest.map((line) => `>\n> ${line}`), ''].join('\n');
 }

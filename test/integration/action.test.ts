@@ -87,6 +87,7 @@ describe('export and load actions, run as a runner runs them', () => {
     expect(result.error).toMatch(/^\[BUNDLE_DIGEST_MISMATCH\] /);
     expect(result.error).toContain(other);
     expect(result.outputs).toEqual({});
+    expect(result.summary).toContain('### Image handover: load failed\n\n> [BUNDLE_DIGEST_MISMATCH]');
     expect(await imageId(engines.c2, tag)).toBeUndefined();
   });
 

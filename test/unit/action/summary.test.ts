@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeFailure } from '../../../src/action/failure.ts';
 import { logProgress } from '../../../src/action/log-progress.ts';
-import { exportSummaryMarkdown, formatBytes, loadSummaryMarkdown } from '../../../src/action/summary.ts';
+import { exportSummaryMarkdown, failureSummaryMarkdown, formatBytes, loadSummaryMarkdown } from '../../../src/action/summary.ts';
 import { BundleDigestMismatchError } from '../../../src/errors.ts';
 
 const digest = `sha256:${'b'.repeat(64)}`;
@@ -38,13 +38,14 @@ describe('job summaries', () => {
       store: { kind: 'github-artifacts', location: 'run 1' },
       images: [{ tags: image.tags, imageId: image.imageId, layers: 4 }],
       verifiedTags: ['charon:local'],
+      readBytes: 2048,
       loadedBytes: 4096,
       phases: { verify: 40 },
       totalMs: 900,
     });
     expect(markdown).toContain('not pinned');
     expect(markdown).toContain('- Verified on the engine: `charon:local`');
-    expect(markdown).toContain('- Streamed 4.0 KiB of layers into the engine');
+    expect(markdown).toContain('- Read 2.0 KiB from the store (50 % of 4.0 KiB uncompressed); streamed 4.0 KiB into the engine');
     expect(markdown).toContain('| `charon:local` | `sha256:cccccccccccc` | 4 | — | — |');
     expect(formatBytes(1536)).toBe('1.5 KiB');
   });
@@ -53,6 +54,9 @@ describe('job summaries', () => {
     const failure = describeFailure(new BundleDigestMismatchError('Bundle x has digest a, expected b.', { hint: 'Re-run the producer.' }));
     expect(failure).toEqual({ message: '[BUNDLE_DIGEST_MISMATCH] Bundle x has digest a, expected b.\nRe-run the producer.', exitStatus: 5 });
     expect(describeFailure(new Error('boom')).exitStatus).toBe(1);
+    expect(failureSummaryMarkdown('load', failure.message)).toBe(
+      '### Image handover: load failed\n\n> [BUNDLE_DIGEST_MISMATCH] Bundle x has digest a, expected b.\n>\n> Re-run the producer.\n',
+    );
   });
 
   it('logs progress at phase changes and at most once per interval', () => {

@@ -1,0 +1,54 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../digest/digest.ts';
+import { ByteCounter } from '../handover/byte-counter.ts';
+import type { BundleSource, Store } from '../store/store.ts';
+
+/**
+ * A store seen through a meter: counts the bytes of every blob and index read
+ * from it, i.e. the bytes as stored (compressed), for the load summary.
+ */
+export class CountingStore implements Store {
+  readonly kind: string;
+  readonly location: string;
+  private readonly inner: Store;
+  private readonly counters: ByteCounter[] = [];
+  private indexBytes = 0;
+
+  constructor(inner: Store) {
+    this.inner = inner;
+    this.kind = inner.kind;
+    this.location = inner.location;
+  }
+
+  /** Bytes read from the store so far. */
+  get bytesRead(): number {
+    return this.counters.reduce((sum, c) => sum + c.bytes, this.indexBytes);
+  }
+
+  createBundle(name: string, options?: { signal?: AbortSignal }): ReturnType<Store['createBundle']> {
+    return this.inner.createBundle(name, options);
+  }
+
+  list(): ReturnType<Store['list']> {
+    return this.inner.list();
+  }
+
+  async openBundle(name: string, options?: { signal?: AbortSignal }): Promise<BundleSource> {
+    const source = await this.inner.openBundle(name, options);
+    return {
+      name: source.name,
+      location: source.location,
+      readIndex: async () => {
+        const bytes = await source.readIndex();
+        this.indexBytes += bytes.length;
+        return bytes;
+      },
+      openBlob: async (digest: Digest): Promise<Readable> => {
+        const counter = new ByteCounter();
+        this.counters.push(counter);
+        return (await source.openBlob(digest)).compose(counter) as Readable;
+      },
+      close: () => source.close(),
+    };
+  }
+}
