@@ -147,6 +147,22 @@ describe('bundles of several images', () => {
     expect(first.bytes.written).toBeGreaterThan(3 * 1024 * 1024 * 0.9);
   });
 
+  it('moves only the layers a consumer lacks when it already holds the base', async () => {
+    const store = join(work, 'store-skip');
+    await removeImages(engines.c3, images.app, images.worker);
+    const app = json<ExportJson>(await cli(['export', images.app, '--name', 'app', '--store', store, '--json'], producer));
+    const worker = json<ExportJson>(await cli(['export', images.worker, '--name', 'worker', '--store', store, '--json'], producer));
+    const first = json<LoadJson & { skippedLayers: number; bytes: { loaded: number } }>(await cli(['load', '--name', 'app', '--store', store, '--expect', app.bundleDigest, '--json'], { DOCKER_HOST: engines.c3 }));
+    expect(first.skippedLayers).toBe(0);
+    const second = json<LoadJson & { skippedLayers: number; bytes: { loaded: number; skipped: number } }>(await cli(['load', '--name', 'worker', '--store', store, '--expect', worker.bundleDigest, '--json'], { DOCKER_HOST: engines.c3 }));
+    // The five base layers are on the engine already; only the worker's own layer moves.
+    expect(second.skippedLayers).toBe(5);
+    expect(second.bytes.loaded).toBeLessThan(64 * 1024);
+    expect(second.bytes.skipped).toBeGreaterThan(3 * 1024 * 1024);
+    expect(second.images[0]!.imageId).toBe(worker.images[0]!.imageId);
+    expect(await runContainer(engines.c3, images.worker, 'sh', '-c', 'cat /worker.txt; wc -c < /opt/noise.bin')).toBe(`worker ready\n${3 * 1024 * 1024}\n`);
+  });
+
   it('replaces a name atomically when exported again', async () => {
     const store = join(work, 'store-replace');
     const a = json<ExportJson>(await cli(['export', images.app, '--tag', 'x:1', '--name', 'same', '--store', store, '--json'], producer));
