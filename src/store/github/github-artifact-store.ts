@@ -6,7 +6,7 @@ import { ArtifactNotFoundError, DefaultArtifactClient, type ArtifactClient, type
 import { OCI_LAYOUT_CONTENT } from '../../bundle/build.ts';
 import { referencedBlobs } from '../../bundle/references.ts';
 import { digestHex, sha256Digest, type Digest } from '../../digest/digest.ts';
-import { BlobDigestMismatchError, BlobMissingError, BundleNotFoundError, storeIOError } from '../../errors.ts';
+import { BlobDigestMismatchError, BlobMissingError, BundleNotFoundError, UsageError, storeIOError } from '../../errors.ts';
 import { parseBundleName } from '../bundle-name.ts';
 import { BLOBS_DIR, BlobDirectory } from '../layout/blob-directory.ts';
 import { INDEX_FILE, LayoutSource, OCI_LAYOUT_FILE } from '../layout/layout-source.ts';
@@ -83,7 +83,9 @@ export class GitHubArtifactStore implements Store {
   async createBundle(name: string): Promise<BundleWriter> {
     const bundleName = parseBundleName(name);
     if (this.findBy !== undefined) {
-      throw artifactServiceError(`uploading '${bundleName}'`, new Error('artifacts of another workflow run are read-only'));
+      throw new UsageError(`Cannot export '${bundleName}' to ${this.location}: another run's artifacts are read-only.`, {
+        hint: 'Export to this run (leave run-id unset); consumers in other runs read it with run-id.',
+      });
     }
     const staging = await this.makeTemp('handover-export-');
     const blobs = new BlobDirectory(join(staging, 'layout'), join(staging, 'partial'));
