@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { HandoverError} from '../errors.ts';
-import { ExitStatus, UsageError, describeCause, isHandoverError } from '../errors.ts';
+import { ExitStatus, InterruptedError, UsageError, describeCause, isHandoverError } from '../errors.ts';
 import type { Command, CommandIO, OptionSpec, ParsedArgs } from './command.ts';
 import { VERSION } from '../version.ts';
 import { commands } from './commands/index.ts';
@@ -76,6 +76,20 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
     }
     return await command.run(args, io);
   } catch (error) {
-    return reportError(error, io, json);
+    return reportError(io.signal.aborted ? interruption(io.signal, error) : error, io, json);
   }
+}
+
+/**
+ * Whatever an interrupted command threw (an AbortError, a request torn down,
+ * a stream closed early) is reported as the interruption it is.
+ */
+function interruption(signal: AbortSignal, error: unknown): InterruptedError {
+  if (error instanceof InterruptedError) return error;
+  const reason: unknown = signal.reason;
+  const why = reason instanceof Error ? reason.message : 'interrupted';
+  return new InterruptedError(`Stopped: ${why.replace(/\.$/, '')}.`, {
+    hint: 'Nothing partial was published or tagged; run the command again.',
+    cause: error,
+  });
 }

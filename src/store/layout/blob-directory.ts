@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createWriteStream } from 'node:fs';
 import { lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,8 +17,22 @@ export function blobPath(root: string, digest: Digest): string {
   return join(root, BLOBS_DIR, digestHex(digest));
 }
 
+/** Tells this host's writers from those of other hosts sharing a store (pids mean nothing across hosts). */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
+/**
+ * A unique temporary name that records its writer (host and pid), so a later
+ * writer can tell an abandoned temporary (its writer died) from a live one.
+ */
 export function temporaryName(prefix: string): string {
-  return `${prefix}-${process.pid}-${randomBytes(6).toString('hex')}`;
+  return `${prefix}-${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/** The writer a temporaryName records: its pid, and whether it ran on this host. */
+export function temporaryWriter(name: string): { pid: number; thisHost: boolean } | undefined {
+  const match = /-([0-9a-f]{8})-([1-9][0-9]{0,9})-[0-9a-f]{12}$/.exec(name);
+  if (match === null) return undefined;
+  return { pid: Number(match[2]), thisHost: match[1] === HOST_TAG };
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -12,6 +12,32 @@ export const OCI_LAYOUT_FILE = 'oci-layout';
 /** An index larger than this is refused before it is parsed (a bundle holds a handful of images). */
 export const MAX_INDEX_BYTES = 4 * 1024 * 1024;
 
+/** An index nested deeper than this is refused before it is parsed (a handover index is 4 deep). */
+export const MAX_INDEX_DEPTH = 32;
+
+/**
+ * Whether JSON text nests arrays and objects deeper than `max`. Parsing a
+ * few MiB of `[[[[…` costs hundreds of MiB of memory; this scan costs none.
+ */
+export function nestsDeeperThan(bytes: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 /** Reads a bundle from an OCI image layout directory. */
 export class LayoutSource implements BundleSource {
   readonly name: string;
@@ -44,7 +70,13 @@ export class LayoutSource implements BundleSource {
           hint: 'A bundle index lists a few images; this one is not a handover bundle or was tampered with.',
         });
       }
-      return await handle.readFile();
+      const bytes = await handle.readFile();
+      if (nestsDeeperThan(bytes, MAX_INDEX_DEPTH)) {
+        throw new LimitExceededError(`Bundle '${this.name}' has an index.json nested more than ${MAX_INDEX_DEPTH} levels deep.`, {
+          hint: 'A bundle index is a flat list of images; this one is not a handover bundle or was tampered with.',
+        });
+      }
+      return bytes;
     } finally {
       await handle.close();
     }

@@ -9,6 +9,7 @@ import { BundleNotFoundError, StoreIOError, StoreNotFoundError, storeIOError } f
 import { parseBundleName } from '../bundle-name.ts';
 import { BLOBS_DIR, BlobDirectory, temporaryName } from '../layout/blob-directory.ts';
 import { INDEX_FILE, LayoutSource, OCI_LAYOUT_FILE } from '../layout/layout-source.ts';
+import { reclaimAbandoned } from './reclaim.ts';
 import type { BlobWriteOptions, BundleListing, BundleSource, BundleWriter, PublishedBundle, Store, StoredBlob } from '../store.ts';
 
 /** The default store directory: HANDOVER_STORE, else the user's cache directory. */
@@ -45,7 +46,13 @@ export class LocalStore implements Store {
     const bundleName = parseBundleName(name);
     await this.ensureDirectory();
     await this.blobs.ensure();
-    for (const dir of [NAMES_DIR, BUNDLES_DIR]) await mkdir(join(this.location, dir), { recursive: true });
+    try {
+      for (const dir of [NAMES_DIR, BUNDLES_DIR]) await mkdir(join(this.location, dir), { recursive: true });
+    } catch (error) {
+      throw storeIOError('creating', this.location, error);
+    }
+    // Writers killed mid-export leave temporaries behind; each new writer reclaims them.
+    await reclaimAbandoned(join(this.location, TMP_DIR), join(this.location, NAMES_DIR));
     return new LocalBundleWriter(this, bundleName);
   }
 
@@ -125,7 +132,12 @@ export class LocalStore implements Store {
   private async pointName(name: string, digest: Digest): Promise<void> {
     const pointer = join(this.location, NAMES_DIR, `.${temporaryName(name)}`);
     await symlink(join('..', BUNDLES_DIR, digestHex(digest)), pointer);
-    await rename(pointer, join(this.location, NAMES_DIR, name));
+    try {
+      await rename(pointer, join(this.location, NAMES_DIR, name));
+    } catch (error) {
+      await rm(pointer, { force: true });
+      throw error;
+    }
   }
 
   private async resolveName(name: string): Promise<Digest | undefined> {
