@@ -2,7 +2,6 @@
 // Bundles each GitHub Action entry into its committed dist/index.cjs.
 //   node scripts/build-actions.mjs           write export/dist and load/dist
 //   node scripts/build-actions.mjs --check   exit 1 when a fresh build differs from the committed files
-/* global console, process */
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
