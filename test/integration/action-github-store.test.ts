@@ -12,9 +12,8 @@ import type { Store } from '../../src/store/store.ts';
 import { startArtifactService, withJobEnv, type ArtifactServiceHarness, type RunnerJob } from '../support/artifact-service/index.ts';
 
 /** Writes a one-image bundle with a random layer through the store's writer. */
-async function writeBundle(store: Store, name: string, tag: string): Promise<{ digest: string; layer: Buffer; stored: Record<string, unknown> }> {
+async function writeBundle(store: Store, name: string, tag: string, layer = randomBytes(3 * 1024 * 1024)): Promise<{ digest: string; layer: Buffer; stored: Record<string, unknown> }> {
   const writer = await store.createBundle(name);
-  const layer = randomBytes(3 * 1024 * 1024);
   const layerBlob = await writer.writeBlob(Readable.from([layer]));
   const config = await writer.putBlob(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } })));
   const manifestBytes = buildManifest({
@@ -77,10 +76,18 @@ describe('GitHubArtifactStore on the local artifact service', () => {
     expect(listed.map((l) => l.name)).toEqual(['docker-image']);
   });
 
+  it('stores blobs in the zip without compressing them again (layers are compressed already)', async () => {
+    const zeros = Buffer.alloc(4 * 1024 * 1024);
+    const written = await withJobEnv(producer, () => writeBundle(storeFor(producer), 'uncompressed-zip', 'charon:zeros', zeros));
+    const artifact = harness.service.list().find((a) => a.name === 'uncompressed-zip')!;
+    expect(artifact.size).toBeGreaterThan(zeros.length);
+    expect(written.stored['artifactSize']).toBe(artifact.size);
+  });
+
   it('says which name it looked for and which names the run has', async () => {
     const error = await withJobEnv(consumer, () => storeFor(consumer).openBundle('docker-imag')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BundleNotFoundError);
-    expect((error as Error).message).toBe(`No artifact named 'docker-imag' in GitHub Actions artifacts of run ${harness.runId}. It has: docker-image.`);
+    expect((error as Error).message).toBe(`No artifact named 'docker-imag' in GitHub Actions artifacts of run ${harness.runId}. It has: docker-image, uncompressed-zip.`);
   });
 
   it('maps a service refusal to ArtifactServiceError', async () => {
