@@ -1,9 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { digestHex, sha256Digest, type Digest } from '../../digest/digest.ts';
 import { HashingStream } from '../../digest/hashing-stream.ts';
@@ -46,6 +45,57 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
+ * A new file that fails with typed store errors (STORE_FULL, STORE_IO). The
+ * error a sink raises is the one a pipeline hands every stream before it, so
+ * an export whose disk fills up says so wherever the failure surfaces.
+ */
+class BlobFile extends Writable {
+  private readonly path: string;
+  private readonly root: string;
+  private handle: FileHandle | undefined;
+
+  constructor(path: string, root: string) {
+    super({ highWaterMark: 1024 * 1024 });
+    this.path = path;
+    this.root = root;
+  }
+
+  private typed(error: unknown): Error {
+    return storeIOError('writing a blob to', this.root, error);
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    open(this.path, 'wx').then((handle) => {
+      this.handle = handle;
+      callback();
+    }, (error: unknown) => callback(this.typed(error)));
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writeAll(chunk).then(() => callback(), (error: unknown) => callback(this.typed(error)));
+  }
+
+  private async writeAll(chunk: Buffer): Promise<void> {
+    for (let offset = 0; offset < chunk.length; ) {
+      const { bytesWritten } = await this.handle!.write(chunk, offset);
+      offset += bytesWritten;
+    }
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    const handle = this.handle;
+    this.handle = undefined;
+    (handle === undefined ? Promise.resolve() : handle.close()).then(() => callback(), (error: unknown) => callback(this.typed(error)));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const handle = this.handle;
+    this.handle = undefined;
+    (handle === undefined ? Promise.resolve() : handle.close()).then(() => callback(error), () => callback(error));
+  }
+}
+
+/**
  * A content-addressed directory of blobs (`blobs/sha256/<hex>` under root).
  * Blobs are written to a temporary file on the same file system, hashed on
  * the way, and renamed into place: a blob path only ever holds whole content.
@@ -84,7 +134,7 @@ export class BlobDirectory {
     const tmp = join(this.tmpDir, temporaryName('blob'));
     const hashing = new HashingStream(options.expected);
     try {
-      await pipeline(source, hashing, createWriteStream(tmp, { flags: 'wx' }), { signal: options.signal });
+      await pipeline(source, hashing, new BlobFile(tmp, this.root), { signal: options.signal });
       return await this.settle(tmp, hashing.digest, hashing.bytes);
     } catch (error) {
       await rm(tmp, { force: true });
