@@ -1,6 +1,6 @@
 import { COMPRESSIONS, type Compression } from '../bundle/media-types.ts';
 import { parseDigest, type Digest } from '../digest/digest.ts';
-import { UsageError } from '../errors.ts';
+import { EmptyReferenceError, UsageError } from '../errors.ts';
 import { parseBundleName } from '../store/bundle-name.ts';
 
 /** Reads one input as the runner passed it (core.getInput in the actions). */
@@ -35,12 +35,28 @@ export interface LoadInputs {
 export const DEFAULT_NAME = 'docker-image';
 export const DEFAULT_RETENTION_DAYS = 1;
 
-/** Splits a list input: one item per line or comma-separated; blank items (YAML block scalars) are dropped. */
-export function parseList(value: string): string[] {
-  return value
-    .split(/[\n,]/)
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
+/**
+ * Splits a list input: one item per line, or comma-separated. Blank lines (a
+ * YAML block scalar's) are skipped, but an empty item beside a comma is refused:
+ * it is what an expression that evaluated to nothing leaves, the root cause of
+ * Docker's `invalid reference format`.
+ */
+export function parseList(value: string, input = 'list'): string[] {
+  const items: string[] = [];
+  const lines = value.split('\n');
+  for (const [lineIndex, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+    for (const item of line.split(',').map((part) => part.trim())) {
+      if (item === '') {
+        throw new EmptyReferenceError(
+          `Expected a non-empty item in the ${input} input, found an empty one on line ${lineIndex + 1} ('${line.trim()}').`,
+          { hint: 'An expression in the input probably evaluated to an empty string (an unset job or step output). Check where it comes from.' },
+        );
+      }
+      items.push(item);
+    }
+  }
+  return items;
 }
 
 function parseRetentionDays(value: string): number {
@@ -65,7 +81,7 @@ function parseCompression(value: string): Compression {
 /** Reads and checks every export input once, before any work. */
 export function readExportInputs(read: InputReader): ExportInputs {
   return {
-    images: parseList(read('images')),
+    images: parseList(read('images'), 'images'),
     archive: read('archive').trim(),
     tag: read('tag').trim(),
     name: parseBundleName(read('name').trim() || DEFAULT_NAME),
@@ -94,7 +110,7 @@ export function readLoadInputs(read: InputReader): LoadInputs {
   return {
     name: parseBundleName(read('name').trim() || DEFAULT_NAME),
     expect: expect === '' ? undefined : parseDigest(expect, 'expect input'),
-    tags: parseList(read('tags')),
+    tags: parseList(read('tags'), 'tags'),
     store: read('store').trim(),
     'run-id': runId,
     repository,

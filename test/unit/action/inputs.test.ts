@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { readExportInputs, readLoadInputs, parseList } from '../../../src/action/inputs.ts';
-import { InvalidDigestError, InvalidNameError, UsageError } from '../../../src/errors.ts';
+import { EmptyReferenceError, InvalidDigestError, InvalidNameError, UsageError } from '../../../src/errors.ts';
 
 const reader = (values: Record<string, string>) => (name: string): string => values[name] ?? '';
 
 describe('action inputs', () => {
-  it('splits image lists on newlines and commas and drops blank lines', () => {
-    expect(parseList('charon-build:1\n\n  api:2 , worker:3,\n')).toEqual(['charon-build:1', 'api:2', 'worker:3']);
+  it('splits image lists on newlines and commas and skips blank lines', () => {
+    expect(parseList('charon-build:1\n\n  api:2 , worker:3\n')).toEqual(['charon-build:1', 'api:2', 'worker:3']);
     expect(parseList('')).toEqual([]);
+  });
+
+  it('refuses an empty item beside a comma: an expression that evaluated to nothing', () => {
+    expect(() => parseList(' , charon:local', 'images')).toThrow(EmptyReferenceError);
+    expect(() => parseList('a:1\nb:2,', 'images')).toThrow("Expected a non-empty item in the images input, found an empty one on line 2 ('b:2,').");
   });
 
   it('reads export inputs with the action.yml defaults', () => {
