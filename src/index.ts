@@ -1,0 +1,28 @@
+/**
+ * image-handover as a library: the flows (export, load, inspect), the
+ * engine and stores they join, the workflow checker, and the typed errors.
+ */
+export { exportImages, type ExportOptions, type ExportResult, type ExportedImage } from './handover/export.ts';
+export { loadBundle, type LoadOptions, type LoadResult, type LoadedImage } from './handover/load.ts';
+export { inspectBundle, type InspectResult } from './handover/inspect.ts';
+export { producerAnnotations } from './handover/ci-context.ts';
+export type { ProgressEvent, ProgressListener, PhaseTimings } from './handover/progress.ts';
+
+export type { Engine, EngineVersion, ImageInfo } from './engine/engine.ts';
+export { DockerEngine } from './engine/docker-engine.ts';
+export { parseDockerHost, DEFAULT_DOCKER_HOST, type EngineEndpoint } from './engine/docker-host.ts';
+
+export type { Store, BundleWriter, BundleSource, BundleListing, PublishedBundle, StoredBlob } from './store/store.ts';
+export { LocalStore, defaultStorePath } from './store/local/local-store.ts';
+export { selectStore, insideActionsRunner, type StoreSelection } from './store/select-store.ts';
+
+export { parseReference, parseTagReference, familiarTag, qualifiedTag, type ImageReference } from './ref/reference.ts';
+export { parseDigest, isDigest, type Digest } from './digest/digest.ts';
+export type { Compression } from './bundle/media-types.ts';
+export { FORMAT_VERSION, Annotation } from './bundle/annotations.ts';
+
+export { checkWorkflows, type CheckResult } from './workflow/check.ts';
+export { migrateWorkflow, type MigrateResult } from './workflow/migrate/migrate.ts';
+
+export * from './errors.ts';
+export { VERSION } from './version.ts';
