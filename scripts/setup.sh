@@ -10,7 +10,8 @@ command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)
 command -v skopeo >/dev/null 2>&1 || packages+=(skopeo)
 command -v umoci >/dev/null 2>&1 || packages+=(umoci)
 command -v zstd >/dev/null 2>&1 || packages+=(zstd)
-[ -x /usr/bin/busybox ] || packages+=(busybox-static)
+# static: it runs in the test images, which are built FROM scratch
+dpkg -s busybox-static >/dev/null 2>&1 || packages+=(busybox-static)
 if [ "${HANDOVER_SETUP_BENCH:-}" = 1 ]; then
   command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
   command -v zip >/dev/null 2>&1 || packages+=(zip)
