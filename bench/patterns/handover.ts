@@ -79,10 +79,11 @@ export const handoverPattern: Pattern = {
     const details = parseJson(side.run.stdout);
     const result: SideResult = { wallMs: side.wallMs, details };
     if (side.peakRssKiB !== undefined) result.peakRssKiB = side.peakRssKiB;
-    // Today's load reads every blob of the bundle (its bytes.read is the whole archive), so it reads what the export stored.
-    const moved = bundleBytes.get(bundleKey(c));
-    if (moved !== undefined) result.bytesMoved = moved;
-    const loaded = findNumber((details as { bytes?: unknown } | null)?.bytes, ['loaded']);
+    // The load reads the bundle's blobs except those of layers the engine already holds (bytes.skipped, stored bytes).
+    const bytes = (details as { bytes?: unknown } | null)?.bytes;
+    const stored = bundleBytes.get(bundleKey(c));
+    if (stored !== undefined) result.bytesMoved = stored - (findNumber(bytes, ['skipped']) ?? 0);
+    const loaded = findNumber(bytes, ['loaded']);
     if (loaded !== undefined) result.bytesToEngine = loaded;
     return result;
   },
