@@ -119,9 +119,11 @@ describe('renderSvg', () => {
   });
 
   it('chooses a round axis maximum', () => {
-    expect(niceCeiling(36)).toBe(50);
-    expect(niceCeiling(11.5)).toBe(20);
+    expect(niceCeiling(50.3)).toBe(60);
+    expect(niceCeiling(36)).toBe(40);
+    expect(niceCeiling(11.5)).toBe(12);
     expect(niceCeiling(2.1)).toBe(2.5);
+    expect(niceCeiling(8.1)).toBe(10);
     expect(niceCeiling(0)).toBe(1);
   });
 
