@@ -112,14 +112,15 @@ async function inspectSources(engine: Engine, references: string[]): Promise<Ima
 }
 
 async function openArchive(path: string): Promise<{ stream: Readable; size: number }> {
+  const hint = 'Pass the file docker save -o or buildx (type=docker,dest= or type=oci,dest=) wrote.';
+  let stats;
   try {
-    const { size } = await stat(path);
-    return { stream: createReadStream(path, { highWaterMark: 1024 * 1024 }), size };
+    stats = await stat(path);
   } catch (error) {
-    throw new FileNotFoundError(`Cannot read the archive ${path}: ${describeCause(error)}.`, {
-      hint: 'Pass the file docker save -o or buildx (type=docker,dest= or type=oci,dest=) wrote.',
-    });
+    throw new FileNotFoundError(`Cannot read the archive ${path}: ${describeCause(error)}.`, { hint });
   }
+  if (stats.isDirectory()) throw new FileNotFoundError(`The archive ${path} is a directory, not a file.`, { hint });
+  return { stream: createReadStream(path, { highWaterMark: 1024 * 1024 }), size: stats.size };
 }
 
 /** Stores each layer as it streams out of the archive, compressing plain tars. */

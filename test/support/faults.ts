@@ -290,7 +290,12 @@ export class ExtraEngines {
   }
 
   async stop(): Promise<void> {
-    await exec('bash', ['scripts/engines.sh', 'stop', this.base], { timeout: 120_000 });
+    await exec('bash', ['scripts/engines.sh', 'stop', this.base], { timeout: 120_000 }).catch(async () => {
+      // A dockerd killed with SIGKILL leaves the bind mount of its data root behind.
+      const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map((line) => line.split(' ')[1] ?? '');
+      for (const mount of mounts.filter((m) => m.startsWith(`${this.base}/`)).reverse()) await exec('umount', ['-l', mount]).catch(() => undefined);
+      await rm(this.base, { recursive: true, force: true });
+    });
   }
 }
 
@@ -365,6 +370,8 @@ export async function fakeEngine(socketPath: string, loadError: string): Promise
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.write(`${JSON.stringify({ stream: 'Loading layer\n' })}\n`);
         res.end(`${JSON.stringify({ errorDetail: { message: loadError }, error: loadError })}\n`);
+      } else if (/^(\/v[\d.]+)?\/images\/json/.test(url)) {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('[]');
       } else if (/^\/images\/[^/]+\/json/.test(url)) {
         res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ message: 'No such image' }));
       } else {
@@ -407,9 +414,9 @@ export async function clearImages(dockerHost: string): Promise<void> {
 // --- file systems -------------------------------------------------------------
 
 /** Mounts a tmpfs of `size` (e.g. '8m') at a new directory; unmount with the returned function. */
-export async function mountTmpfs(size: string): Promise<{ dir: string; unmount: () => Promise<void> }> {
+export async function mountTmpfs(size: string, options: string[] = []): Promise<{ dir: string; unmount: () => Promise<void> }> {
   const dir = await mkdtemp('/tmp/hof-tmpfs-');
-  await exec('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+  await exec('mount', ['-t', 'tmpfs', '-o', [`size=${size}`, ...options].join(','), 'tmpfs', dir]);
   return {
     dir,
     unmount: async () => {

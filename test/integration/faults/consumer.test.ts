@@ -1,0 +1,141 @@
+import { lstat, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cli, json } from '../../support/cli.ts';
+import { imageId, runContainer } from '../../support/docker.ts';
+import { CountingRelay, ExtraEngines, buildBigImage, clearImages, errorOf, fakeEngine, startCli, waitFor } from '../../support/faults.ts';
+import { buildTestImages, type TestImages } from '../../support/images.ts';
+
+/**
+ * The consumer side failing: an engine that is not running, that dies in
+ * the middle of a load, that reports an error inside its 200 JSON stream,
+ * a load interrupted by a signal; and eight consumers at once. After each
+ * failure the tag is absent or keeps its previous image, and the exit
+ * status says which fault it was. (Spawns lib/: run `npm run build` first.)
+ */
+
+const engines = inject('engines');
+const producer = { DOCKER_HOST: engines.producer };
+const MiB = 1024 * 1024;
+
+let images: TestImages;
+let work: string;
+let store: string;
+let extra: ExtraEngines;
+/** The image id charon:local has on an engine before a failed load. */
+let previousId: string;
+/** The config digest of the big image: it must never appear on an engine after a failed load. */
+let bigImageId: string;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'handover-consumer-'));
+  // Started while the images build: a victim to kill, and four more consumers.
+  const started = ExtraEngines.start('victim', 'k5', 'k6', 'k7', 'k8');
+  images = await buildTestImages(engines.producer);
+  const big = await buildBigImage(engines.producer);
+  store = join(work, 'store');
+  for (const [name, source] of [['previous', images.app], ['big', big]] as const) {
+    const exported = await cli(['export', source, '--tag', 'charon:local', '--name', name, '--store', store, '--json'], producer);
+    expect(exported.status, exported.stderr).toBe(0);
+    if (name === 'big') bigImageId = json<{ images: Array<{ imageId: string }> }>(exported).images[0]!.imageId;
+  }
+  extra = await started;
+  const seeded = await cli(['load', '--name', 'previous', '--store', store], { DOCKER_HOST: extra.hosts['victim'] });
+  expect(seeded.status, seeded.stderr).toBe(0);
+  previousId = (await imageId(extra.hosts['victim']!, 'charon:local'))!;
+});
+
+afterAll(async () => {
+  await extra?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function expectPrevious(dockerHost: string): Promise<void> {
+  expect(await imageId(dockerHost, 'charon:local')).toBe(previousId);
+  expect(await imageId(dockerHost, bigImageId)).toBeUndefined();
+}
+
+describe('the engine stopping in the middle of a load', () => {
+  it('a dockerd killed (SIGKILL) mid-stream exits 4 with ENGINE_LOAD_FAILED; while it is down (its socket still there) 4 with ENGINE_UNREACHABLE; restarted, the tag keeps its image and a new load succeeds', async () => {
+    const victim = extra.hosts['victim']!;
+    const relay = await CountingRelay.start(victim, join(extra.base, 'relay.sock'));
+    try {
+      const loading = cli(['load', '--name', 'big', '--store', store, '--json'], { DOCKER_HOST: relay.dockerHost });
+      await waitFor('60 MiB streamed to the engine', () => relay.sent >= 60 * MiB, 120_000);
+      await extra.kill('victim');
+      const result = await loading;
+      expect(errorOf(result).code, result.stdout).toBe('ENGINE_LOAD_FAILED');
+      expect(result.status).toBe(4);
+    } finally {
+      await relay.close();
+    }
+
+    const socket = victim.replace('unix://', '');
+    expect((await lstat(socket)).isSocket()).toBe(true);
+    const down = await cli(['load', '--name', 'big', '--store', store, '--json'], { DOCKER_HOST: victim });
+    expect(errorOf(down).code).toBe('ENGINE_UNREACHABLE');
+    expect(errorOf(down).message).toContain(victim);
+    expect(down.status).toBe(4);
+
+    await extra.startNamed(['victim']);
+    await expectPrevious(victim);
+    const again = await cli(['load', '--name', 'big', '--store', store, '--json'], { DOCKER_HOST: victim });
+    expect(again.status, again.stdout).toBe(0);
+    expect(await imageId(victim, 'charon:local')).toBe(bigImageId);
+  });
+});
+
+describe('the engine reporting an error inside its 200 JSON stream', () => {
+  it('exits 4 with ENGINE_LOAD_FAILED, passes the engine\'s message on, and tags nothing', async () => {
+    const fake = await fakeEngine(join(work, 'fake.sock'), 'write /var/lib/docker/tmp/docker-import-1/layer.tar: no space left on device');
+    try {
+      const result = await cli(['load', '--name', 'previous', '--store', store, '--json'], { DOCKER_HOST: fake.dockerHost });
+      expect(errorOf(result).code, result.stdout).toBe('ENGINE_LOAD_FAILED');
+      expect(result.status).toBe(4);
+      expect(errorOf(result).message).toContain('no space left on device');
+      expect(fake.requests.some((r) => r.url.startsWith('/images/load') && r.bytes > 0)).toBe(true);
+      expect(fake.requests.filter((r) => r.url.includes('/tag'))).toEqual([]);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('the consumer interrupted', () => {
+  it.each([['SIGINT'], ['SIGTERM']] as const)('by %s mid-load exits 130 with INTERRUPTED; the tag keeps its image', async (signal) => {
+    const consumer = extra.hosts['k5']!;
+    await clearImages(consumer);
+    expect((await cli(['load', '--name', 'previous', '--store', store], { DOCKER_HOST: consumer })).status).toBe(0);
+    const relay = await CountingRelay.start(consumer, join(extra.base, `relay-${signal}.sock`));
+    try {
+      const running = startCli(['load', '--name', 'big', '--store', store, '--json'], { DOCKER_HOST: relay.dockerHost });
+      await waitFor('40 MiB streamed to the engine', () => relay.sent >= 40 * MiB || running.child.exitCode !== null, 120_000);
+      running.child.kill(signal);
+      const result = await running.done;
+      expect(result.status, result.stdout + result.stderr).toBe(130);
+      expect(errorOf(result).code).toBe('INTERRUPTED');
+    } finally {
+      await relay.close();
+    }
+    await expectPrevious(consumer);
+  });
+});
+
+describe('eight consumers loading from one store at once', () => {
+  it('each into its own engine, all verified', async () => {
+    const consumers = [engines.c1, engines.c2, engines.c3, engines.c4, ...['k5', 'k6', 'k7', 'k8'].map((k) => extra.hosts[k]!)];
+    for (const host of consumers.slice(4)) await clearImages(host);
+    const { stdout } = await cli(['inspect', '--name', 'previous', '--store', store, '--json']);
+    const digest = json<{ bundleDigest: string }>({ status: 0, stdout, stderr: '' }).bundleDigest;
+    const loads = consumers.map((host) => startCli(['load', '--name', 'previous', '--store', store, '--expect', digest, '--require-tag', 'charon:local', '--json'], { DOCKER_HOST: host }));
+    const results = await Promise.all(loads.map(async (l) => await l.done));
+    for (const [i, result] of results.entries()) {
+      expect(result.status, `consumer ${i + 1}: ${result.stdout}${result.stderr}`).toBe(0);
+      const loaded = JSON.parse(result.stdout) as { verified: boolean; bundleDigest: string; images: Array<{ imageId: string }> };
+      expect(loaded.verified).toBe(true);
+      expect(loaded.bundleDigest).toBe(digest);
+    }
+    for (const host of consumers) expect((await runContainer(host, 'charon:local')).trim()).toBe('hello from the app');
+  });
+});
