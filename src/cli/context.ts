@@ -1,16 +1,15 @@
-import { resolve } from 'node:path';
 import { parseDockerHost } from '../engine/docker-host.ts';
 import { DockerEngine } from '../engine/docker-engine.ts';
 import type { Engine } from '../engine/engine.ts';
 import { UsageError } from '../errors.ts';
-import { LocalStore, defaultStorePath } from '../store/local/local-store.ts';
+import { selectStore } from '../store/select-store.ts';
 import type { Store } from '../store/store.ts';
 import type { CommandIO, OptionSpec, ParsedArgs } from './command.ts';
 
 export const storeOption: OptionSpec = {
   type: 'string',
   valueName: 'DIR',
-  description: 'The store directory (default: $HANDOVER_STORE, else ~/.cache/image-handover).',
+  description: "The store: a directory, or 'github' for this run's GitHub Actions artifacts (default: artifacts inside a runner, else $HANDOVER_STORE, else ~/.cache/image-handover).",
 };
 export const nameOption: OptionSpec = {
   type: 'string',
@@ -43,8 +42,7 @@ export function rejectPositionals(args: ParsedArgs, command: string, hint: strin
 }
 
 export function openStore(args: ParsedArgs, io: CommandIO): Store {
-  const path = stringValue(args, 'store');
-  return new LocalStore(path === undefined || path === '' ? defaultStorePath(io.env) : resolve(io.cwd, path));
+  return selectStore({ store: stringValue(args, 'store'), env: io.env, cwd: io.cwd });
 }
 
 export function openEngine(io: CommandIO): Engine {
