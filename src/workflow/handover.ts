@@ -67,6 +67,8 @@ export interface ImageLoad extends AtStep {
   name: Field | undefined;
   /** Our load action verifies what it loads. */
   verifies: boolean;
+  /** Our load action's `expect:` (the pinned bundle digest). */
+  expect: Field | undefined;
 }
 
 export interface ImageVerify extends AtStep {
@@ -189,7 +191,7 @@ function readActionStep(facts: HandoverFacts, job: Job, step: Step, uses: string
     facts.exports.push({ ...at, kind: 'action', file, tags });
     facts.uploads.push({ ...at, name: input('name'), path: archive, retention: input('retention-days'), action: true });
   } else if (isLoadAction(uses)) {
-    facts.loads.push({ ...at, kind: 'action', input: undefined, name: input('name'), verifies: true });
+    facts.loads.push({ ...at, kind: 'action', input: undefined, name: input('name'), verifies: true, expect: input('expect') });
     for (const tag of listLocated(input('tags'))) facts.verifies.push({ ...at, tag });
   } else if (isUploadArtifact(uses)) {
     facts.uploads.push({ ...at, name: input('name'), path: input('path'), retention: input('retention-days'), action: false });
@@ -248,7 +250,7 @@ function readRunStep(facts: HandoverFacts, workflow: Workflow, job: Job, step: S
         const file = flagValue(engine.args, ['--input', '-i']);
         const piped = command.pipedFrom === undefined ? undefined : positionalArgs(command.pipedFrom.words.slice(1), new Set()).at(-1);
         const input = file !== undefined ? loc(file) : command.redirectIn !== undefined ? { value: command.redirectIn, offset: at(command).offset } : piped !== undefined ? loc(piped) : undefined;
-        facts.loads.push({ ...at(command), kind: 'docker', input, name: undefined, verifies: false });
+        facts.loads.push({ ...at(command), kind: 'docker', input, name: undefined, verifies: false, expect: undefined });
         break;
       }
       case 'inspect':

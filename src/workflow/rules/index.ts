@@ -8,6 +8,7 @@ import { registryPull } from './registry-pull.ts';
 import type { Rule } from './rule.ts';
 import { suppression } from './suppression.ts';
 import { tagMismatch } from './tag-mismatch.ts';
+import { unpinnedLoad } from './unpinned-load.ts';
 import { unverifiedImage } from './unverified-image.ts';
 
 /** Every rule `handover check` runs, in the order the docs list them. */
@@ -21,6 +22,7 @@ export const rules: readonly Rule[] = [
   pushPolicyGate,
   exportCache,
   artifactRetention,
+  unpinnedLoad,
   suppression,
 ];
 

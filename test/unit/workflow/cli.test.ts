@@ -54,7 +54,7 @@ describe('handover check', () => {
     await writeFile(join(cwd, 'ci.yml'), fixture('rules/consumer-needs.yml'));
     const json = await handover('check', 'ci.yml', '--format', 'json');
     expect(json.status).toBe(1);
-    expect((JSON.parse(json.stdout) as { findings: unknown[] }).findings).toHaveLength(2);
+    expect((JSON.parse(json.stdout) as { findings: unknown[] }).findings).toHaveLength(3);
     const sarif = await handover('check', 'ci.yml', '--format=sarif');
     expect(sarif.status).toBe(1);
     expect((JSON.parse(sarif.stdout) as { version: string }).version).toBe('2.1.0');

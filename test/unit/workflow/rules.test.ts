@@ -12,7 +12,7 @@ function findings(name: string): string[] {
 const expected: Record<string, string[]> = {
   'registry-pull': ['registry-pull@24:51', 'registry-pull@25:14', 'registry-pull@33:15', 'registry-pull@40:14'],
   'empty-image-ref': ['empty-image-ref@33:25', 'empty-image-ref@39:30', 'empty-image-ref@50:22'],
-  'tag-mismatch': ['tag-mismatch@27:35', 'tag-mismatch@28:56', 'tag-mismatch@47:17'],
+  'tag-mismatch': ['tag-mismatch@27:35', 'tag-mismatch@28:56', 'unpinned-load@44:15', 'tag-mismatch@47:17'],
   'artifact-mismatch': [
     'artifact-mismatch@24:17',
     'artifact-mismatch@36:29',
@@ -21,10 +21,11 @@ const expected: Record<string, string[]> = {
     'artifact-mismatch@74:17',
   ],
   'unverified-image': ['unverified-image@29:9', 'unverified-image@41:14'],
-  'consumer-needs': ['consumer-needs@24:12', 'consumer-needs@33:3'],
+  'consumer-needs': ['consumer-needs@24:12', 'consumer-needs@33:3', 'unpinned-load@36:15'],
   'push-policy-gate': ['push-policy-gate@9:24'],
   'export-cache': ['export-cache@10:11', 'export-cache@14:11', 'export-cache@32:11'],
   'artifact-retention': ['artifact-retention@9:15', 'artifact-retention@18:27', 'artifact-retention@28:27'],
+  'unpinned-load': ['unpinned-load@31:15'],
   suppression: ['suppression@29:59', 'suppression@30:68'],
 };
 
