@@ -106,7 +106,9 @@ interface LegacyEntry {
 function legacyImages(files: Map<string, Buffer>, layers: Map<string, LayerBlob>): ArchiveImage[] {
   const manifest = parseJsonEntry(files, 'manifest.json', 'the manifest');
   if (!Array.isArray(manifest) || manifest.length === 0) throw malformed('manifest.json lists no images');
-  return (manifest as LegacyEntry[]).map((entry, i) => {
+  return (manifest as unknown[]).map((raw, i) => {
+    if (raw === null || typeof raw !== 'object') throw malformed(`image ${i + 1} in manifest.json is not an object`);
+    const entry = raw as LegacyEntry;
     if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers)) throw malformed(`image ${i + 1} in manifest.json lacks Config or Layers`);
     const config = files.get(normalizePath(entry.Config));
     if (config === undefined) throw malformed(`the config '${entry.Config}' of image ${i + 1} is missing`);
@@ -176,7 +178,8 @@ function ociImages(files: Map<string, Buffer>, layers: Map<string, LayerBlob>): 
     }
     images.set(configDigest, { config, configDigest, tags: tag === undefined ? [] : [tag], layers: imageLayers });
   };
-  const index = parseJsonEntry(files, 'index.json', 'the index') as Record<string, unknown>;
+  const index = parseJsonEntry(files, 'index.json', 'the index') as Record<string, unknown> | null;
+  if (index === null || typeof index !== 'object') throw malformed('index.json is not a JSON object');
   const manifests = Array.isArray(index['manifests']) ? index['manifests'] : [];
   for (const [i, raw] of manifests.entries()) {
     const descriptor = parseDescriptor(raw, `manifest ${i + 1} of index.json`);
