@@ -54,7 +54,7 @@ export function replaceAt(document: unknown, path: readonly number[], value: unk
   const keys = Object.keys(source);
   if (keys.length === 0) return value;
   const key = keys[path[0]! % keys.length]!;
-  const copy: Record<string, unknown> = Array.isArray(document) ? (Object.assign([], document) as Record<string, unknown>) : { ...source };
+  const copy: Record<string, unknown> = Array.isArray(document) ? (Object.assign([], document) as unknown as Record<string, unknown>) : { ...source };
   copy[key] = replaceAt(source[key], path.slice(1), value);
   return copy;
 }
