@@ -5,7 +5,8 @@ import { Annotation } from '../bundle/annotations.ts';
 import type { BundleImage, BundleIndex, Descriptor, ImageManifest } from '../bundle/model.ts';
 import { parseDigest, type Digest } from '../digest/digest.ts';
 import { HashingStream } from '../digest/hashing-stream.ts';
-import { BundleDigestMismatchError, MalformedBundleError, VerificationError } from '../errors.ts';
+import { BundleDigestMismatchError, LimitExceededError, MalformedBundleError, VerificationError } from '../errors.ts';
+import { nestsDeeperThan } from '../store/layout/layout-source.ts';
 import type { BundleSource } from '../store/store.ts';
 
 export interface ImageConfig {
@@ -36,8 +37,18 @@ export async function readVerifiedBlob(source: BundleSource, descriptor: Descrip
   await pipeline(stream, hashing, async (verified: AsyncIterable<Buffer>) => {
     for await (const chunk of verified) chunks.push(chunk);
   });
-  return Buffer.concat(chunks);
+  const bytes = Buffer.concat(chunks);
+  // Parsing megabytes of `[[[[…` costs hundreds of MiB; a real manifest or config nests a few levels.
+  if (nestsDeeperThan(bytes, MAX_DOCUMENT_DEPTH)) {
+    throw new LimitExceededError(`The ${label} is nested more than ${MAX_DOCUMENT_DEPTH} levels deep.`, {
+      hint: 'A bundle\'s manifests and configs are a few levels deep; this one was crafted. Do not use the bundle.',
+    });
+  }
+  return bytes;
 }
+
+/** How deep a manifest or config may nest arrays and objects. */
+const MAX_DOCUMENT_DEPTH = 64;
 
 function parseConfig(bytes: Buffer, label: string): ImageConfig {
   let raw: { rootfs?: { diff_ids?: unknown }; architecture?: unknown; os?: unknown };

@@ -176,6 +176,8 @@ export interface Forgery {
 export interface ForgeSteps {
   /** Edit the config and manifest; the manifest's config descriptor is then re-made from the config. */
   image?: (f: Forgery) => Promise<void> | void;
+  /** Write these bytes as the config instead (the manifest still names them by digest and size). */
+  configBytes?: (config: ConfigJson) => Buffer;
   /** Edit the index after the manifest descriptors (digest, size, image id) were re-made. */
   index?: (index: IndexJson) => void;
   /** Write these bytes as index.json instead. */
@@ -200,9 +202,9 @@ export async function forgeBundle(store: string, name: string, steps: ForgeSteps
     return { digest: `sha256:${hex}`, size: bytes.length };
   };
   const forgery: Forgery = { index: original.index, manifest: original.manifest, config: original.config, addBlob };
-  if (steps.image !== undefined) {
-    await steps.image(forgery);
-    const config = await addBlob(Buffer.from(JSON.stringify(forgery.config)));
+  if (steps.image !== undefined || steps.configBytes !== undefined) {
+    await steps.image?.(forgery);
+    const config = await addBlob(steps.configBytes?.(forgery.config) ?? Buffer.from(JSON.stringify(forgery.config)));
     forgery.manifest.config = { ...forgery.manifest.config, ...config };
     const manifest = await addBlob(Buffer.from(JSON.stringify(forgery.manifest)));
     for (const descriptor of forgery.index.manifests) {

@@ -158,6 +158,20 @@ describe('bombs are refused within limits, in bounded memory', () => {
     expect(result.maxRssKb).toBeLessThan(RSS_BOUND_KB);
     await expectTagUntouched();
   });
+
+  it('a self-consistent config nested 7 million levels deep (14 MiB, under the 16 MiB limit) exits 5 with LIMIT_EXCEEDED in bounded memory', async () => {
+    const root = await copyOfStore();
+    const depth = 7_000_000;
+    await forgeBundle(root, 'docker-image', {
+      configBytes: (config) => Buffer.from(JSON.stringify({ ...config, deep: 0 }).replace('"deep":0', `"deep":${'['.repeat(depth)}${']'.repeat(depth)}`)),
+    });
+    const result = await runCli(['load', '--store', root, '--json'], consumer);
+    expect(errorOf(result).code, result.stdout).toBe('LIMIT_EXCEEDED');
+    expect(result.status).toBe(5);
+    // Parsing it would take about 900 MiB.
+    expect(result.maxRssKb).toBeLessThan(RSS_BOUND_KB);
+    await expectTagUntouched();
+  });
 });
 
 describe('artifact poisoning: a bundle replaced between export and load', () => {
