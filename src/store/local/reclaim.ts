@@ -2,8 +2,11 @@ import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { temporaryWriter } from '../layout/blob-directory.ts';
 
-/** A temporary of another host (whose pids we cannot check) is taken as abandoned after this long untouched. */
-export const FOREIGN_TEMPORARY_AGE_MS = 24 * 60 * 60 * 1000;
+/**
+ * A temporary untouched this long is abandoned whoever wrote it: another
+ * host's (whose pids mean nothing here), or one whose pid was reused.
+ */
+export const ABANDONED_AGE_MS = 24 * 60 * 60 * 1000;
 
 function isAlive(pid: number): boolean {
   if (pid === process.pid) return true;
@@ -18,10 +21,9 @@ function isAlive(pid: number): boolean {
 
 async function abandoned(path: string, name: string, now: number): Promise<boolean> {
   const writer = temporaryWriter(name);
-  if (writer?.thisHost === true) return !isAlive(writer.pid);
-  // Another host's temporary, or a name we did not make: only when long untouched.
+  if (writer?.thisHost === true && !isAlive(writer.pid)) return true;
   const { mtimeMs } = await lstat(path);
-  return now - mtimeMs > FOREIGN_TEMPORARY_AGE_MS;
+  return now - mtimeMs > ABANDONED_AGE_MS;
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { temporaryName } from '../../../src/store/layout/blob-directory.ts';
 import { cli, json } from '../../support/cli.ts';
-import { buildBigImage, entriesOf, errorOf, mountTmpfs, runCli, startCli, waitFor } from '../../support/faults.ts';
+import { buildBigImage, entriesOf, errorOf, mountTmpfs, runCli, startCli, waitFor, type RunningCli } from '../../support/faults.ts';
 import { buildTestImages, type TestImages } from '../../support/images.ts';
 
 /**
@@ -62,9 +62,12 @@ describe('the producer killed (SIGKILL) during an export', () => {
     for (const mib of [8, 90, 170, 225]) {
       const running = startCli(['export', big, '--tag', 'charon:local', '--name', 'docker-image', '--store', store], producer);
       const pid = running.child.pid!;
+      // A reader meanwhile: it only ever finds the old bundle, whole.
+      const reading = readerWhile(store, 'docker-image', running);
       await waitFor(`${mib} MiB read`, async () => (await bytesRead(pid)) >= mib * 1024 * 1024 || running.child.exitCode !== null, 120_000, 5);
       running.child.kill('SIGKILL');
       const result = await running.done;
+      expect(new Set(await reading)).toEqual(new Set([old]));
       expect(result.signal, `the export finished before ${mib} MiB: ${result.stderr}`).toBe('SIGKILL');
       await expectWhole(store, 'docker-image', old);
       // Blobs it finished are whole and stay for the next export to reuse; they are all it published.
@@ -96,6 +99,17 @@ describe('the producer killed (SIGKILL) during an export', () => {
     expect(await entriesOf(join(store, 'names'))).toEqual(['docker-image', 'other']);
   });
 });
+
+/** Opens and reads the named bundle (metadata, each verified) over and over while a writer runs; returns the digests it saw. */
+async function readerWhile(store: string, name: string, writer: RunningCli): Promise<string[]> {
+  const seen: string[] = [];
+  while (writer.child.exitCode === null && writer.child.signalCode === null) {
+    const result = await cli(['inspect', '--name', name, '--store', store, '--json']);
+    // Failures are recorded, not thrown: the caller compares what was seen once the writer is gone.
+    seen.push(result.status === 0 ? json<{ bundleDigest: string }>(result).bundleDigest : `failed: ${result.stdout}`);
+  }
+  return seen;
+}
 
 /** A pid that no process has: that of a process that ran and exited. */
 async function deadPid(): Promise<number> {
