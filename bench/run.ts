@@ -7,7 +7,7 @@
  *                    [--no-incremental] [--no-rss-double] [--no-build]
  *                    [--keep-engines] [--work-dir DIR]
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,6 +139,24 @@ async function machineFacts(engines: Engines, workDir: string): Promise<MachineF
   };
 }
 
+/**
+ * Copies the built CLI (bin/, lib/, package.json) under the results' raw/
+ * folder (inside the repository, so lib/ still resolves node_modules): the
+ * tree is shared, and a rebuild by someone else mid-run must not change
+ * what the handover pattern measures.
+ */
+async function snapshotCli(outDir: string): Promise<string> {
+  const cliRoot = join(outDir, 'raw', 'cli');
+  await rm(cliRoot, { recursive: true, force: true });
+  await mkdir(cliRoot, { recursive: true });
+  for (const entry of ['bin', 'lib', 'package.json']) {
+    // Only what runs: declarations would be picked up by the project's tsc (bench/ is in its include).
+    const filter = (source: string) => !source.endsWith('.d.ts') && !source.endsWith('.map');
+    await cp(join(repoRoot, entry), join(cliRoot, entry), { recursive: true, filter }).catch(() => undefined);
+  }
+  return cliRoot;
+}
+
 async function imageFacts(host: string, image: BenchImage): Promise<ImageFacts> {
   return { ref: image.ref, sizeBytes: image.sizeBytes, layers: await imageLayerCount(host, image.ref) };
 }
@@ -148,9 +166,12 @@ class Runner {
   readonly workDir: string;
   readonly ids = new Map<string, string>();
 
-  constructor(engines: Engines, workDir: string) {
+  readonly cliRoot: string;
+
+  constructor(engines: Engines, workDir: string, cliRoot: string) {
     this.engines = engines;
     this.workDir = workDir;
+    this.cliRoot = cliRoot;
   }
 
   readonly tarBytes = new Map<string, number>();
@@ -171,7 +192,7 @@ class Runner {
     await mkdir(tmpDir, { recursive: true });
     await mkdir(rawDir, { recursive: true });
     if (!this.tarBytes.has(image.ref)) await this.measureArchive(image);
-    return { engines: this.engines, image, tarBytes: this.tarBytes.get(image.ref) ?? 0, key, storeDir, tmpDir, rawDir, repoRoot };
+    return { engines: this.engines, image, tarBytes: this.tarBytes.get(image.ref) ?? 0, key, storeDir, tmpDir, rawDir, cliRoot: this.cliRoot };
   }
 
   async producerId(ref: string): Promise<string> {
@@ -247,6 +268,10 @@ async function main(argv: string[]): Promise<void> {
     const built = await run('npm', ['run', 'build', '--silent'], { cwd: repoRoot, allowFailure: true });
     if (built.exitCode !== 0) notes.push(`\`npm run build\` failed, so the handover pattern ran whatever lib/ held: ${reasonOf(built.stdout + built.stderr)}`);
   }
+  const cliRoot = await snapshotCli(options.outDir);
+  const revision = await firstLine(`git -C ${repoRoot} rev-parse --short HEAD`);
+  const dirty = (await sh(`git -C ${repoRoot} status --porcelain -- src`, { allowFailure: true })).stdout.trim() !== '';
+  notes.push(`The handover CLI is \`npm run build\` of commit ${revision}${dirty ? ' with uncommitted changes under src/' : ''}, copied to results/raw/cli at the start so that rebuilds during the run do not change it.`);
   const engines = await startEngines(repoRoot, enginesBase);
   log(`engines: producer ${engines.producer}, consumer ${engines.consumer}${engines.startedHere ? '' : ' (already running)'}`);
   try {
@@ -254,7 +279,7 @@ async function main(argv: string[]): Promise<void> {
     const results = new Map<string, PatternResult>();
     const available: Pattern[] = [];
     for (const pattern of selected) {
-      const why = await pattern.unavailable(repoRoot);
+      const why = await pattern.unavailable(cliRoot);
       results.set(pattern.id, { ...info(pattern), status: why === undefined ? 'ok' : 'unavailable', ...(why === undefined ? {} : { reason: why }), rounds: [] });
       if (why === undefined) available.push(pattern);
       else log(`${pattern.id}: not available: ${why}`);
@@ -262,7 +287,7 @@ async function main(argv: string[]): Promise<void> {
     const wantDouble = options.rssDouble && available.some((pattern) => pattern.id === 'handover');
     const images = await ensureImages(engines.producer, options.workDir, { double: wantDouble }, log);
     await docker(engines.producer, ['image', 'prune', '-f'], true);
-    const runner = new Runner(engines, options.workDir);
+    const runner = new Runner(engines, options.workDir, cliRoot);
 
     log('warming the page cache: docker save of each image, counting its bytes (untimed)');
     for (const image of [images.first, images.second]) await runner.measureArchive(image);

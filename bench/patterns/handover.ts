@@ -12,7 +12,7 @@ import type { HandoverCase, Pattern, SideResult } from './pattern.ts';
 import { onConsumer, onProducer, rssFile, rssPrefix, timedSide } from './shell.ts';
 
 function cli(c: HandoverCase): string {
-  return `${q(process.execPath)} ${q(join(c.repoRoot, 'bin/handover.js'))}`;
+  return `${q(process.execPath)} ${q(join(c.cliRoot, 'bin/handover.js'))}`;
 }
 
 function parseJson(stdout: string): unknown {
@@ -43,14 +43,14 @@ export const handoverPattern: Pattern = {
   producerCommand: 'handover export IMAGE --store DIR --name bench --json',
   consumerCommand: 'handover load --name bench --store DIR --json',
   rssOf: 'handover (node)',
-  async unavailable(repoRoot) {
+  async unavailable(cliRoot) {
     try {
-      await access(join(repoRoot, 'lib/cli/process.js'));
+      await access(join(cliRoot, 'lib/cli/process.js'));
     } catch {
       return 'lib/ is not built (npm run build)';
     }
     for (const verb of ['export', 'load']) {
-      const help = await run(process.execPath, [join(repoRoot, 'bin/handover.js'), verb, '--help'], { allowFailure: true });
+      const help = await run(process.execPath, [join(cliRoot, 'bin/handover.js'), verb, '--help'], { allowFailure: true });
       if (help.exitCode !== 0) return `the CLI has no \`${verb}\` command yet`;
     }
     return undefined;

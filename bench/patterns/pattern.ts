@@ -19,8 +19,8 @@ export interface HandoverCase {
   tmpDir: string;
   /** Where raw outputs (RSS files, JSON) go. */
   rawDir: string;
-  /** The repository root (for bin/handover.js). */
-  repoRoot: string;
+  /** A snapshot of the built CLI (bin/, lib/, package.json) taken at the start of the run. */
+  cliRoot: string;
 }
 
 export interface SideResult {
@@ -43,8 +43,8 @@ export interface Pattern {
   consumerCommand: string;
   /** The process whose peak RSS is reported, if any. */
   rssOf?: string;
-  /** Undefined when the pattern can run here, else why not. */
-  unavailable(repoRoot: string): Promise<string | undefined>;
+  /** Undefined when the pattern can run here (with the CLI snapshot at cliRoot), else why not. */
+  unavailable(cliRoot: string): Promise<string | undefined>;
   /** Untimed, once per run before any round. */
   setUp?(c: HandoverCase): Promise<void>;
   /** Untimed, before produce. */
