@@ -203,6 +203,11 @@ export class DockerEngine implements Engine {
         if (text !== '') lines.push(text);
       }
     };
+    // Interrupted while the engine works through the archive: stop reading, so nothing gets tagged.
+    const abort = (): void => {
+      response.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    };
+    signal?.addEventListener('abort', abort, { once: true });
     try {
       for await (const chunk of response) inspect(parser.push(chunk as Buffer));
     } catch (error) {
@@ -211,7 +216,10 @@ export class DockerEngine implements Engine {
         hint: 'The engine may have stopped or restarted. Nothing was tagged; load again once it runs.',
         cause: error,
       });
+    } finally {
+      signal?.removeEventListener('abort', abort);
     }
+    signal?.throwIfAborted();
     inspect(parser.end());
     return lines;
   }

@@ -355,9 +355,10 @@ export interface FakeEngineRequest {
  * A tiny stand-in for the Docker Engine API on a unix socket: answers
  * /version, knows no images, and answers a load with 200 and then, inside
  * its JSON stream, the error `loadError` (as a real engine does when its disk
- * is full or a layer is refused).
+ * is full or a layer is refused) — or, with `loadError` undefined, keeps
+ * the load's answer open as an engine busy with a big archive does.
  */
-export async function fakeEngine(socketPath: string, loadError: string): Promise<{ dockerHost: string; requests: FakeEngineRequest[]; close: () => Promise<void> }> {
+export async function fakeEngine(socketPath: string, loadError: string | undefined): Promise<{ dockerHost: string; requests: FakeEngineRequest[]; close: () => Promise<void> }> {
   const { createServer: createHttpServer } = await import('node:http');
   const requests: FakeEngineRequest[] = [];
   const server = createHttpServer((req, res) => {
@@ -371,7 +372,7 @@ export async function fakeEngine(socketPath: string, loadError: string): Promise
       } else if (url.startsWith('/images/load')) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.write(`${JSON.stringify({ stream: 'Loading layer\n' })}\n`);
-        res.end(`${JSON.stringify({ errorDetail: { message: loadError }, error: loadError })}\n`);
+        if (loadError !== undefined) res.end(`${JSON.stringify({ errorDetail: { message: loadError }, error: loadError })}\n`);
       } else if (/^(\/v[\d.]+)?\/images\/json/.test(url)) {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('[]');
       } else if (/^\/images\/[^/]+\/json/.test(url)) {
@@ -385,7 +386,10 @@ export async function fakeEngine(socketPath: string, loadError: string): Promise
   return {
     dockerHost: `unix://${socketPath}`,
     requests,
-    close: async () => await new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
 

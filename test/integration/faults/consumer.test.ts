@@ -122,6 +122,23 @@ describe('the consumer interrupted', () => {
   });
 });
 
+describe('the consumer interrupted while the engine works', () => {
+  it('after the whole archive was sent, before the engine answered: exits 130 with INTERRUPTED and tags nothing', async () => {
+    const fake = await fakeEngine(join(work, 'busy.sock'), undefined);
+    try {
+      const running = startCli(['load', '--name', 'previous', '--store', store, '--json'], { DOCKER_HOST: fake.dockerHost });
+      await waitFor('the whole archive sent', () => fake.requests.some((r) => r.url.startsWith('/images/load')), 60_000);
+      running.child.kill('SIGINT');
+      const result = await running.done;
+      expect(result.status, result.stdout + result.stderr).toBe(130);
+      expect(errorOf(result).code).toBe('INTERRUPTED');
+      expect(fake.requests.filter((r) => r.url.includes('/tag'))).toEqual([]);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 describe('eight consumers loading from one store at once', () => {
   it('each into its own engine, all verified', async () => {
     const consumers = [engines.c1, engines.c2, engines.c3, engines.c4, ...['k5', 'k6', 'k7', 'k8'].map((k) => extra.hosts[k]!)];
