@@ -77,6 +77,8 @@ describe('the engine stopping in the middle of a load', () => {
     expect(errorOf(down).code).toBe('ENGINE_UNREACHABLE');
     expect(errorOf(down).message).toContain(victim);
     expect(down.status).toBe(4);
+    const exportDown = await cli(['export', images.app, '--store', join(work, 'unused'), '--json'], { DOCKER_HOST: victim });
+    expect(errorOf(exportDown).code).toBe('ENGINE_UNREACHABLE');
 
     await extra.startNamed(['victim']);
     await expectPrevious(victim);
