@@ -62,6 +62,8 @@ export class DockerEngine implements Engine {
 
   /** Sends a request; with a body stream, the body is piped with back-pressure. */
   private async send(method: string, path: string, options: { body?: Readable; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
+    // A signal that fired before the request (the user pressed Ctrl-C during an earlier step) never fires again.
+    options.signal?.throwIfAborted();
     const req = request(this.options(method, path, options.headers));
     // A connection that breaks after it was made is an engine that stopped, not one that is unreachable.
     let connected = false;
@@ -208,6 +210,7 @@ export class DockerEngine implements Engine {
       response.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     };
     signal?.addEventListener('abort', abort, { once: true });
+    if (signal?.aborted === true) abort();
     try {
       for await (const chunk of response) inspect(parser.push(chunk as Buffer));
     } catch (error) {
