@@ -11,7 +11,7 @@ import {
 } from '../errors.ts';
 import type { EngineEndpoint } from './docker-host.ts';
 import type { Engine, EngineVersion, ImageInfo } from './engine.ts';
-import { JsonMessageParser, messageError } from './json-messages.ts';
+import { JsonMessageParser, messageError, messageText } from './json-messages.ts';
 
 const CONNECT_ERRORS = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'ENOTSOCK']);
 
@@ -201,7 +201,7 @@ export class DockerEngine implements Engine {
             details: { engineError: error },
           });
         }
-        const text = (message.stream ?? message.status ?? '').trim();
+        const text = messageText(message);
         if (text !== '') lines.push(text);
       }
     };

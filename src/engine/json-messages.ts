@@ -40,7 +40,18 @@ function parseLine(line: string): EngineMessage[] {
   }
 }
 
-/** The error a message reports, if any. */
+/** The error a message reports, if any. Fields of unexpected types still count as an error, never as a crash. */
 export function messageError(message: EngineMessage): string | undefined {
-  return message.errorDetail?.message ?? message.error;
+  const detail: unknown = message.errorDetail?.message;
+  if (typeof detail === 'string' && detail !== '') return detail;
+  const error: unknown = message.error;
+  if (typeof error === 'string' && error !== '') return error;
+  const reported = (error !== undefined && error !== null) || (message.errorDetail !== undefined && message.errorDetail !== null);
+  return reported ? 'the engine reported an error without a message' : undefined;
+}
+
+/** The progress text a message carries (stream or status), if it is text. */
+export function messageText(message: EngineMessage): string {
+  const text: unknown = message.stream ?? message.status;
+  return typeof text === 'string' ? text.trim() : '';
 }

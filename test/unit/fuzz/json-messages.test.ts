@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JsonMessageParser, messageError, type EngineMessage } from '../../../src/engine/json-messages.ts';
+import { JsonMessageParser, messageError, messageText, type EngineMessage } from '../../../src/engine/json-messages.ts';
 import { runs } from './fuzz.ts';
 
 function parseInPieces(bytes: Buffer, cuts: readonly number[]): EngineMessage[] {
@@ -27,7 +27,10 @@ describe("the engine's JSON message stream parser under fuzzing", () => {
         const bytes = Buffer.from(lines.join('\n'));
         const whole = parseInPieces(bytes, []);
         expect(parseInPieces(bytes, cuts)).toEqual(whole);
-        for (const message of whole) messageError(message);
+        for (const message of whole) {
+          expect(['string', 'undefined']).toContain(typeof messageError(message));
+          expect(typeof messageText(message)).toBe('string');
+        }
       }),
       runs(2000),
     );
