@@ -126,6 +126,8 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
     );
     const reported = loadedImageIds(await engine.loadImages(archive, options.signal));
 
+    // A signal that came while the engine worked must not be followed by tagging.
+    options.signal?.throwIfAborted();
     clock.start('verify');
     const loaded: LoadedImage[] = [];
     for (const image of bundle.images) {
