@@ -1,8 +1,9 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
-import { GitHubArtifactStore, type CrossRunSource } from './github/github-artifact-store.ts';
+import { artifactStoreLocation } from './github/artifact-location.ts';
+import type { CrossRunSource, GitHubArtifactStoreOptions } from './github/github-artifact-store.ts';
 import { LocalStore, defaultStorePath } from './local/local-store.ts';
-import type { Store } from './store.ts';
+import type { BundleListing, BundleSource, BundleWriter, Store } from './store.ts';
 
 /** The value of a store option that asks for GitHub Actions artifacts explicitly. */
 export const GITHUB_STORE_NAMES: readonly string[] = ['github', 'github-artifacts'];
@@ -38,16 +39,50 @@ export function selectStore(selection: StoreSelection): Store {
   return new LocalStore(defaultStorePath(selection.env));
 }
 
-function githubStore(selection: StoreSelection): GitHubArtifactStore {
+function githubStore(selection: StoreSelection): Store {
   const env = selection.env;
   const runId = env['GITHUB_RUN_ID'];
   const repository = env['GITHUB_REPOSITORY'];
-  return new GitHubArtifactStore({
+  return new DeferredGitHubStore({
     tempRoot: nonEmpty(env['RUNNER_TEMP']) ? env['RUNNER_TEMP'] : tmpdir(),
     retentionDays: selection.retentionDays,
     from: selection.from,
     runLabel: nonEmpty(runId) ? `run ${runId}${nonEmpty(repository) ? ` of ${repository}` : ''}` : 'this workflow run',
   });
+}
+
+/**
+ * The GitHub artifacts store, loaded on first use: the artifact client and
+ * the Azure SDK under it cost some 60 MiB of memory, which a process that
+ * only works with a local store should not pay.
+ */
+class DeferredGitHubStore implements Store {
+  readonly kind = 'github-artifacts';
+  readonly location: string;
+  private readonly options: GitHubArtifactStoreOptions;
+  private loaded: Promise<Store> | undefined;
+
+  constructor(options: GitHubArtifactStoreOptions) {
+    this.options = options;
+    this.location = artifactStoreLocation(options);
+  }
+
+  private async store(): Promise<Store> {
+    this.loaded ??= import('./github/github-artifact-store.ts').then(({ GitHubArtifactStore }) => new GitHubArtifactStore(this.options));
+    return await this.loaded;
+  }
+
+  async createBundle(name: string, options?: { signal?: AbortSignal }): Promise<BundleWriter> {
+    return await (await this.store()).createBundle(name, options);
+  }
+
+  async openBundle(name: string, options?: { signal?: AbortSignal }): Promise<BundleSource> {
+    return await (await this.store()).openBundle(name, options);
+  }
+
+  async list(): Promise<BundleListing[]> {
+    return await (await this.store()).list();
+  }
 }
 
 function nonEmpty(value: string | undefined): value is string {

@@ -12,6 +12,7 @@ import { BLOBS_DIR, BlobDirectory } from '../layout/blob-directory.ts';
 import { INDEX_FILE, LayoutSource, OCI_LAYOUT_FILE } from '../layout/layout-source.ts';
 import type { BlobWriteOptions, BundleListing, BundleSource, BundleWriter, PublishedBundle, Store, StoredBlob } from '../store.ts';
 import { artifactServiceError } from './artifact-errors.ts';
+import { artifactStoreLocation } from './artifact-location.ts';
 
 /** Another workflow run to read from (needs a token with actions:read). */
 export interface CrossRunSource {
@@ -73,11 +74,10 @@ export class GitHubArtifactStore implements Store {
     if (from !== undefined) {
       const [owner = '', repo = ''] = from.repository.split('/');
       this.findBy = { token: from.token, workflowRunId: from.runId, repositoryOwner: owner, repositoryName: repo };
-      this.location = `GitHub Actions artifacts of run ${from.runId} of ${from.repository}`;
     } else {
       this.findBy = undefined;
-      this.location = `GitHub Actions artifacts of ${options.runLabel ?? 'this workflow run'}`;
     }
+    this.location = artifactStoreLocation(options);
   }
 
   async createBundle(name: string): Promise<BundleWriter> {
