@@ -34,7 +34,8 @@ export function temporaryWriter(name: string): { pid: number; thisHost: boolean 
   return { pid: Number(match[2]), thisHost: match[1] === HOST_TAG };
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether anything (a file, a link, a directory) is at a path. */
+export async function pathExists(path: string): Promise<boolean> {
   try {
     await lstat(path);
     return true;
@@ -124,7 +125,7 @@ export class BlobDirectory {
 
   async has(digest: Digest): Promise<boolean> {
     try {
-      return await exists(this.path(digest));
+      return await pathExists(this.path(digest));
     } catch (error) {
       throw storeIOError('reading', this.path(digest), error);
     }
@@ -158,7 +159,7 @@ export class BlobDirectory {
   /** Moves a finished temporary file to its digest's path, unless the blob is already there. */
   private async settle(tmp: string, digest: Digest, size: number): Promise<StoredBlob> {
     const target = this.path(digest);
-    if (await exists(target)) {
+    if (await pathExists(target)) {
       await rm(tmp, { force: true });
       return { digest, size, written: false };
     }

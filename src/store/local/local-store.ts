@@ -7,7 +7,7 @@ import { referencedBlobs } from '../../bundle/references.ts';
 import { digestHex, isDigest, sha256Digest, type Digest } from '../../digest/digest.ts';
 import { BundleNotFoundError, StoreIOError, StoreNotFoundError, storeIOError } from '../../errors.ts';
 import { parseBundleName } from '../bundle-name.ts';
-import { BLOBS_DIR, BlobDirectory, temporaryName } from '../layout/blob-directory.ts';
+import { BLOBS_DIR, BlobDirectory, temporaryName, pathExists } from '../layout/blob-directory.ts';
 import { INDEX_FILE, LayoutSource, OCI_LAYOUT_FILE } from '../layout/layout-source.ts';
 import { reclaimAbandoned } from './reclaim.ts';
 import type { BlobWriteOptions, BundleListing, BundleSource, BundleWriter, PublishedBundle, Store, StoredBlob } from '../store.ts';
@@ -191,16 +191,6 @@ function notADirectory(path: string): StoreNotFoundError {
   return new StoreNotFoundError(`The store path ${path} is a file, not a directory.`, {
     hint: 'Point --store (or HANDOVER_STORE) at a directory.',
   });
-}
-
-async function pathExists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
 }
 
 async function linkOrCopy(from: string, to: string): Promise<void> {
