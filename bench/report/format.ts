@@ -20,5 +20,5 @@ export function ratio(value: number): string {
 }
 
 export function percent(value: number): string {
-  return Number.isFinite(value) ? `${(value * 100).toFixed(value < 0.01 ? 2 : 1)} %` : '—';
+  return Number.isFinite(value) ? `${(value * 100).toFixed(Math.abs(value) < 0.01 ? 2 : 1)} %` : '—';
 }

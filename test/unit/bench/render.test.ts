@@ -16,6 +16,7 @@ describe('formats', () => {
     expect(ratio(1.0712)).toBe('1.07×');
     expect(percent(0.0037)).toBe('0.37 %');
     expect(percent(0.2)).toBe('20.0 %');
+    expect(percent(-0.0366)).toBe('-3.7 %');
   });
 });
 
