@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * The product: `handover export` on the producer into a local store, and
  * `handover load` from it on the consumer (verification included). Runs the
@@ -11,8 +12,14 @@ import { q, run } from '../measure.ts';
 import type { HandoverCase, Pattern, SideResult } from './pattern.ts';
 import { onConsumer, onProducer, rssFile, rssPrefix, timedSide } from './shell.ts';
 
+/** The Node flags bin/handover.js's shebang gives the CLI, so the bench runs it as a user's shell does. */
+function shebangFlags(bin: string): string {
+  return /^#!.*\bnode\b(.*)$/m.exec(readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '')?.[1]?.trim() ?? '';
+}
+
 function cli(c: HandoverCase): string {
-  return `${q(process.execPath)} ${q(join(c.cliRoot, 'bin/handover.js'))}`;
+  const bin = join(c.cliRoot, 'bin/handover.js');
+  return `${q(process.execPath)} ${shebangFlags(bin)} ${q(bin)}`;
 }
 
 function parseJson(stdout: string): unknown {
