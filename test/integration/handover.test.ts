@@ -149,7 +149,8 @@ describe('bundles of several images', () => {
 
   it('moves only the layers a consumer lacks when it already holds the base', async () => {
     const store = join(work, 'store-skip');
-    await removeImages(engines.c3, images.app, images.worker);
+    // Start from an empty engine: other tests leave images on c3 that share the base.
+    await docker(engines.c3, 'image', 'prune', '--all', '--force');
     const app = json<ExportJson>(await cli(['export', images.app, '--name', 'app', '--store', store, '--json'], producer));
     const worker = json<ExportJson>(await cli(['export', images.worker, '--name', 'worker', '--store', store, '--json'], producer));
     const first = json<LoadJson & { skippedLayers: number; bytes: { loaded: number } }>(await cli(['load', '--name', 'app', '--store', store, '--expect', app.bundleDigest, '--json'], { DOCKER_HOST: engines.c3 }));
