@@ -14,13 +14,16 @@ export const COMPRESS_INPUT_CHUNK = 1024 * 1024;
 
 let zstdCommand: boolean | undefined;
 
+/** How the zstd command compresses: level 3 on every core, to stdout. */
+export const ZSTD_ARGS = [`-${ZSTD_LEVEL}`, '-T0', '-q', '-c', '--no-progress'];
+
 /**
  * Whether the zstd command is there to use. It compresses on every core
  * (Node's zstd uses one), and its output does not depend on how many cores
  * or how the input was cut, so digests still repeat. HANDOVER_ZSTD=builtin
  * keeps compression in process.
  */
-function zstdCommandAvailable(env: NodeJS.ProcessEnv): boolean {
+export function zstdCommandAvailable(env: NodeJS.ProcessEnv): boolean {
   if (env['HANDOVER_ZSTD'] === 'builtin') return false;
   zstdCommand ??= spawnSync('zstd', ['--version'], { stdio: 'ignore' }).status === 0;
   return zstdCommand;
@@ -29,7 +32,7 @@ function zstdCommandAvailable(env: NodeJS.ProcessEnv): boolean {
 /** The stages that compress a layer, in order. */
 export function compressionStages(compression: Exclude<Compression, 'none'>, env: NodeJS.ProcessEnv = process.env): Duplex[] {
   if (compression === 'gzip') return [new FixedChunks(COMPRESS_INPUT_CHUNK), createGzip({ level: 6, chunkSize: CHUNK })];
-  if (zstdCommandAvailable(env)) return [new ProcessTransform('zstd', [`-${ZSTD_LEVEL}`, '-T0', '-q', '-c', '--no-progress'])];
+  if (zstdCommandAvailable(env)) return [new ProcessTransform('zstd', ZSTD_ARGS)];
   return [
     new FixedChunks(COMPRESS_INPUT_CHUNK),
     createZstdCompress({ chunkSize: CHUNK, params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }),

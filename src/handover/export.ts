@@ -1,19 +1,18 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { PassThrough, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { readImageArchive, type ArchiveImage, type LayerBlob, type LayerSink } from '../archive/image-archive.ts';
 import { buildIndex, buildManifest, type IndexEntry } from '../bundle/build.ts';
 import { layerMediaType, type Compression } from '../bundle/media-types.ts';
 import type { Platform } from '../bundle/model.ts';
-import { compressionStages } from '../compression/codecs.ts';
+import { compressToFile } from '../compression/compress-to-file.ts';
 import type { Digest } from '../digest/digest.ts';
 import type { Engine, ImageInfo } from '../engine/engine.ts';
 import { FileNotFoundError, ImageNotFoundError, MalformedArchiveError, UsageError, describeCause } from '../errors.ts';
 import { familiarTag, isImageId, parseReference, parseTagReference, qualifiedTag } from '../ref/reference.ts';
 import { parseBundleName } from '../store/bundle-name.ts';
 import type { BundleWriter, Store } from '../store/store.ts';
-import { ByteCounter, countBytes } from './byte-counter.ts';
+import { countBytes } from './byte-counter.ts';
 import { PhaseClock, type PhaseTimings, type ProgressListener } from './progress.ts';
 
 export interface ExportOptions {
@@ -137,13 +136,11 @@ function layerSink(writer: BundleWriter, compression: Compression, signal: Abort
       const mediaType = kind === 'tar' ? layerMediaType('none') : layerMediaType(kind);
       return { ...stored, mediaType, uncompressedSize: kind === 'tar' ? stored.size : undefined };
     }
-    const counter = new ByteCounter();
-    const output = new PassThrough({ highWaterMark: 1024 * 1024 });
-    const [, stored] = await Promise.all([
-      pipeline([source, counter, ...compressionStages(compression), output], signal === undefined ? {} : { signal }),
-      writer.writeBlob(output, signal === undefined ? {} : { signal }),
-    ]);
-    return { ...stored, mediaType: layerMediaType(compression), uncompressedSize: counter.bytes } satisfies LayerBlob;
+    let uncompressedSize = 0;
+    const stored = await writer.writeBlobWith(async (path) => {
+      uncompressedSize = await compressToFile(source, path, compression, signal);
+    });
+    return { ...stored, mediaType: layerMediaType(compression), uncompressedSize } satisfies LayerBlob;
   };
 }
 

@@ -36,6 +36,11 @@ export interface BundleWriter {
   hasBlob(digest: Digest): Promise<boolean>;
   /** Streams a blob in, hashing it; a blob the store already holds is not written again. */
   writeBlob(source: Readable, options?: BlobWriteOptions): Promise<StoredBlob>;
+  /**
+   * Has `fill` write a new blob file at the path it is given (nothing else is
+   * there), then hashes the file and stores it under its digest.
+   */
+  writeBlobWith(fill: (path: string) => Promise<void>): Promise<StoredBlob>;
   /** Writes a small blob held in memory (a config or a manifest). */
   putBlob(bytes: Uint8Array): Promise<StoredBlob>;
   /** Publishes the bundle under its name, replacing what was there, atomically. */

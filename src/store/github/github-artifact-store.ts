@@ -218,6 +218,10 @@ class ArtifactBundleWriter implements BundleWriter {
     return this.blobs.has(digest);
   }
 
+  writeBlobWith(fill: (path: string) => Promise<void>): Promise<StoredBlob> {
+    return this.blobs.writeWith(fill);
+  }
+
   writeBlob(source: Readable, options?: BlobWriteOptions): Promise<StoredBlob> {
     return this.blobs.write(source, options);
   }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { digestHex, sha256Digest, type Digest } from '../../digest/digest.ts';
+import { hashFile } from '../../digest/hash-file.ts';
 import { HashingStream } from '../../digest/hashing-stream.ts';
 import { storeIOError } from '../../errors.ts';
 import type { BlobWriteOptions, StoredBlob } from '../store.ts';
@@ -137,6 +138,22 @@ export class BlobDirectory {
     try {
       await pipeline(source, hashing, new BlobFile(tmp, this.root), { signal: options.signal });
       return await this.settle(tmp, hashing.digest, hashing.bytes);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw storeIOError('writing a blob to', this.root, error);
+    }
+  }
+
+  /**
+   * Lets `fill` write a new file at a temporary path (a child process may
+   * write it directly), then hashes what it wrote and moves it into place.
+   */
+  async writeWith(fill: (path: string) => Promise<void>): Promise<StoredBlob> {
+    const tmp = join(this.tmpDir, temporaryName('blob'));
+    try {
+      await fill(tmp);
+      const { digest, size } = await hashFile(tmp);
+      return await this.settle(tmp, digest, size);
     } catch (error) {
       await rm(tmp, { force: true });
       throw storeIOError('writing a blob to', this.root, error);

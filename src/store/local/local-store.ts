@@ -216,6 +216,10 @@ class LocalBundleWriter implements BundleWriter {
     return await this.store.blobDirectory.has(digest);
   }
 
+  async writeBlobWith(fill: (path: string) => Promise<void>): Promise<StoredBlob> {
+    return await this.store.blobDirectory.writeWith(fill);
+  }
+
   async writeBlob(source: Readable, options?: BlobWriteOptions): Promise<StoredBlob> {
     return await this.store.blobDirectory.write(source, options);
   }
