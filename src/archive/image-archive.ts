@@ -21,6 +21,7 @@ export interface LayerBlob {
 /**
  * Takes a layer's bytes as they stream out of the archive and stores them.
  * `digest` is known when the archive names the blob by digest (OCI layouts).
+ * Each chunk is valid only until the next is asked for: copy what you keep.
  */
 export type LayerSink = (body: AsyncIterable<Buffer>, kind: Exclude<ContentKind, 'json'>, digest: Digest | undefined) => Promise<LayerBlob>;
 
@@ -49,7 +50,7 @@ async function collect(body: AsyncIterable<Buffer>, limit: number, name: string)
   for await (const chunk of body) {
     length += chunk.length;
     if (length > limit) throw new LimitExceededError(`Archive entry '${name}' is larger than the ${limit} bytes a metadata file may have.`);
-    chunks.push(chunk);
+    chunks.push(Buffer.from(chunk)); // the source may reuse the chunk once the next is pulled
   }
   return Buffer.concat(chunks);
 }

@@ -26,7 +26,7 @@ export async function peek(body: AsyncIterator<Buffer>, n: number): Promise<{ he
       done = true;
       break;
     }
-    chunks.push(next.value);
+    chunks.push(Buffer.from(next.value)); // the source may reuse the chunk once the next is pulled
     length += next.value.length;
   }
   const head = Buffer.concat(chunks);

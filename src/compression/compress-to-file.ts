@@ -1,7 +1,8 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
+import { copyChunks } from '../archive/copy-chunks.ts';
 import { pipeline } from 'node:stream/promises';
 import type { Compression } from '../bundle/media-types.ts';
 import { ByteCounter } from '../handover/byte-counter.ts';
@@ -13,21 +14,30 @@ import { ZSTD_ARGS, compressionStages, zstdCommandAvailable } from './codecs.ts'
  * compressed bytes never pass through this process.
  */
 export async function compressToFile(
-  source: Readable,
+  source: AsyncIterable<Buffer>,
   path: string,
   compression: Exclude<Compression, 'none'>,
   signal: AbortSignal | undefined,
 ): Promise<number> {
+  if (compression === 'zstd' && zstdCommandAvailable(process.env)) return await zstdToFile(source, path, signal);
   const counter = new ByteCounter();
-  if (compression === 'zstd' && zstdCommandAvailable(process.env)) {
-    await zstdToFile(source, counter, path, signal);
-  } else {
-    await pipeline([source, counter, ...compressionStages(compression), createWriteStream(path, { flags: 'wx' })], signal === undefined ? {} : { signal });
-  }
+  const stages = [Readable.from(copyChunks(source)), counter, ...compressionStages(compression), createWriteStream(path, { flags: 'wx' })];
+  await pipeline(stages, signal === undefined ? {} : { signal });
   return counter.bytes;
 }
 
-async function zstdToFile(source: Readable, counter: ByteCounter, path: string, signal: AbortSignal | undefined): Promise<void> {
+/** Writes one chunk and waits until the pipe has taken it, so the chunk's buffer may be reused. */
+function writeChunk(stdin: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stdin.write(chunk, (error) => (error === null || error === undefined ? resolve() : reject(error)));
+  });
+}
+
+/**
+ * Feeds the zstd command chunk by chunk, each write awaited: the source's
+ * chunks are valid only until the next is pulled.
+ */
+async function zstdToFile(source: AsyncIterable<Buffer>, path: string, signal: AbortSignal | undefined): Promise<number> {
   const file = await open(path, 'wx');
   let child: ChildProcessByStdio<Writable, null, Readable>;
   try {
@@ -52,8 +62,15 @@ async function zstdToFile(source: Readable, counter: ByteCounter, path: string, 
       reject(error);
     });
   });
+  child.stdin.on('error', () => undefined); // surfaces through the awaited write
+  let bytes = 0;
   try {
-    await pipeline([source, counter, child.stdin], signal === undefined ? {} : { signal });
+    for await (const chunk of source) {
+      signal?.throwIfAborted();
+      bytes += chunk.length;
+      await writeChunk(child.stdin, chunk);
+    }
+    await new Promise<void>((resolve) => child.stdin.end(resolve));
   } catch (error) {
     // EPIPE: zstd quit on its own (a full disk); its exit says why.
     if ((error as NodeJS.ErrnoException).code === 'EPIPE') await exited;
@@ -62,4 +79,5 @@ async function zstdToFile(source: Readable, counter: ByteCounter, path: string, 
     throw error;
   }
   await exited;
+  return bytes;
 }

@@ -12,6 +12,7 @@ import {
 import type { EngineEndpoint } from './docker-host.ts';
 import type { Engine, EngineVersion, ImageInfo } from './engine.ts';
 import { JsonMessageParser, messageError, messageText } from './json-messages.ts';
+import { pooledGet, type PooledResponse } from './pooled-get.ts';
 
 const CONNECT_ERRORS = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'ENOTSOCK']);
 
@@ -151,18 +152,29 @@ export class DockerEngine implements Engine {
     return (body.DriverStatus ?? []).some(([key, value]) => key === 'driver-type' && value.includes('containerd.snapshotter'));
   }
 
-  async saveImages(references: readonly string[], signal?: AbortSignal): Promise<Readable> {
+  /**
+   * The save archive, read through a few reused buffers (see pooledGet): a
+   * chunk is valid until the next is asked for.
+   */
+  async saveImages(references: readonly string[], signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
     const query = references.map((r) => `names=${encodeURIComponent(r)}`).join('&');
-    const response = await this.send('GET', `/images/get?${query}`, signal === undefined ? {} : { signal });
-    const status = response.statusCode ?? 0;
-    if (status === 200) return response;
-    const message = engineMessage(await readBody(response));
-    if (status === 404) {
+    let response: PooledResponse;
+    try {
+      response = await pooledGet(this.target, `/images/get?${query}`, signal);
+    } catch (error) {
+      if (this.isConnectError(error)) throw this.unreachable(error);
+      throw error;
+    }
+    if (response.status === 200) return response.body;
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.body) chunks.push(Buffer.from(chunk));
+    const message = engineMessage(Buffer.concat(chunks).toString('utf8'));
+    if (response.status === 404) {
       throw new ImageNotFoundError(`The engine at ${this.endpoint} has no image ${references.join(', ')}: ${message}.`, {
         hint: 'Build or pull the image on this engine first, or check DOCKER_HOST.',
       });
     }
-    throw new EngineRequestError(`The engine at ${this.endpoint} could not export ${references.join(', ')} (${status}): ${message}.`);
+    throw new EngineRequestError(`The engine at ${this.endpoint} could not export ${references.join(', ')} (${response.status}): ${message}.`);
   }
 
   async loadImages(archive: Readable, signal?: AbortSignal): Promise<string[]> {

@@ -31,8 +31,11 @@ export interface Engine {
   listImageIds(): Promise<string[]>;
   /** True when images live in containerd's store (Docker 29's default), not the engine's own layer store. */
   usesContainerdStore(): Promise<boolean>;
-  /** The archive `docker save` writes, as a stream. */
-  saveImages(references: readonly string[], signal?: AbortSignal): Promise<Readable>;
+  /**
+   * The archive `docker save` writes, as chunks. A chunk is valid only until
+   * the next is asked for (the reader reuses its buffers): copy what you keep.
+   */
+  saveImages(references: readonly string[], signal?: AbortSignal): Promise<AsyncIterable<Buffer>>;
   /** Streams an archive into the engine; resolves with the engine's messages once it has loaded it. */
   loadImages(archive: Readable, signal?: AbortSignal): Promise<string[]>;
   tagImage(id: string, repository: string, tag: string): Promise<void>;

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { copyChunks } from '../archive/copy-chunks.ts';
 import { readImageArchive, type ArchiveImage, type LayerBlob, type LayerSink } from '../archive/image-archive.ts';
 import { buildIndex, buildManifest, type IndexEntry } from '../bundle/build.ts';
 import { layerMediaType, type Compression } from '../bundle/media-types.ts';
@@ -125,8 +126,8 @@ async function openArchive(path: string): Promise<{ stream: Readable; size: numb
 /** Stores each layer as it streams out of the archive, compressing plain tars. */
 function layerSink(writer: BundleWriter, compression: Compression, signal: AbortSignal | undefined): LayerSink {
   return async (body, kind, knownDigest) => {
-    const source = Readable.from(body, { objectMode: false });
     if (kind !== 'tar' || compression === 'none') {
+      const source = Readable.from(copyChunks(body), { objectMode: false });
       const stored = await writer.writeBlob(source, signal === undefined ? {} : { signal });
       if (knownDigest !== undefined && stored.digest !== knownDigest) {
         throw new MalformedArchiveError(`Archive blob ${knownDigest} does not match its digest (its content hashes to ${stored.digest}).`, {
@@ -138,7 +139,7 @@ function layerSink(writer: BundleWriter, compression: Compression, signal: Abort
     }
     let uncompressedSize = 0;
     const stored = await writer.writeBlobWith(async (path) => {
-      uncompressedSize = await compressToFile(source, path, compression, signal);
+      uncompressedSize = await compressToFile(body, path, compression, signal);
     });
     return { ...stored, mediaType: layerMediaType(compression), uncompressedSize } satisfies LayerBlob;
   };
@@ -169,7 +170,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
   const compression = options.compression ?? 'zstd';
   const clock = new PhaseClock();
   let infos: ImageInfo[] = [];
-  let input: { stream: Readable; size: number | undefined };
+  let input: { stream: AsyncIterable<Uint8Array>; size: number | undefined };
   if (options.archive !== undefined && options.archive !== '') {
     clock.start('open archive');
     input = await openArchive(options.archive);

@@ -2,6 +2,8 @@
  * Pull-based reading of an async byte stream: exact reads for headers and
  * bounded chunk streams for bodies. Pulling (rather than pushing) keeps
  * back-pressure intact: nothing is read faster than the consumer takes it.
+ * A source may reuse a chunk's memory once the next chunk is pulled; so may
+ * this: a chunk from `chunks` is valid until the next is asked for.
  */
 export class ByteSource {
   private readonly iterator: AsyncIterator<Uint8Array>;
@@ -16,6 +18,8 @@ export class ByteSource {
 
   private async fill(): Promise<boolean> {
     if (this.ended) return false;
+    // The source may reuse a chunk's buffer once the next is pulled: keep a copy of what is left.
+    if (this.head.length > 0) this.head = Buffer.from(this.head);
     const next = await this.iterator.next();
     if (next.done === true) {
       this.ended = true;

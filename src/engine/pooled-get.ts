@@ -1,0 +1,312 @@
+import { connect, type Socket } from 'node:net';
+import type { EngineEndpoint } from './docker-host.ts';
+
+/**
+ * A response whose body arrives in a few reused buffers. Each body chunk is
+ * valid only until the next one is asked for: a consumer copies what it keeps.
+ */
+export interface PooledResponse {
+  status: number;
+  /** Header names in lower case. */
+  headers: Map<string, string>;
+  body: AsyncIterableIterator<Buffer>;
+}
+
+const BUFFERS = 8;
+const BUFFER_SIZE = 256 * 1024;
+const MAX_HEAD_BYTES = 64 * 1024;
+
+/**
+ * Fixed read buffers, counted by how many body chunks still view them. A
+ * socket reading into them pauses when none is free, so an image of any
+ * size passes through the same 2 MiB and leaves the garbage collector
+ * nothing to chase.
+ */
+class BufferPool {
+  private readonly free: Buffer[] = [];
+  private readonly users = new Map<Buffer, number>();
+  onFree: () => void = () => undefined;
+
+  constructor(count: number, size: number) {
+    for (let i = 0; i < count; i++) this.free.push(Buffer.allocUnsafe(size));
+  }
+
+  get available(): number {
+    return this.free.length;
+  }
+
+  /** The buffer the next read fills; it stays free until `claim`. */
+  next(): Buffer {
+    return this.free.at(-1) ?? Buffer.allocUnsafe(BUFFER_SIZE);
+  }
+
+  claim(buffer: Buffer): void {
+    const at = this.free.lastIndexOf(buffer);
+    if (at !== -1) this.free.splice(at, 1);
+    this.users.set(buffer, 1);
+  }
+
+  use(buffer: Buffer): void {
+    this.users.set(buffer, (this.users.get(buffer) ?? 0) + 1);
+  }
+
+  release(buffer: Buffer): void {
+    const left = (this.users.get(buffer) ?? 1) - 1;
+    if (left > 0) {
+      this.users.set(buffer, left);
+      return;
+    }
+    this.users.delete(buffer);
+    if (buffer.length === BUFFER_SIZE && this.free.length < BUFFERS) this.free.push(buffer);
+    this.onFree();
+  }
+}
+
+class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+}
+
+type BodyMode = { kind: 'length'; left: number } | { kind: 'chunked' } | { kind: 'until-close' };
+
+/**
+ * An incremental HTTP/1.1 response reader: the head is copied out, body
+ * bytes are handed on as views of the buffer they arrived in.
+ */
+class ResponseParser {
+  private head: Buffer = Buffer.alloc(0);
+  private mode: BodyMode | undefined;
+  private state: 'head' | 'size' | 'data' | 'data-end' | 'trailer' | 'done' = 'head';
+  private line = '';
+  private chunkLeft = 0;
+  status = 0;
+  readonly headers = new Map<string, string>();
+  onHead: () => void = () => undefined;
+  onBody: (view: Buffer, owner: Buffer) => void = () => undefined;
+
+  /** The body's framing says it is whole. */
+  get done(): boolean {
+    return this.state === 'done';
+  }
+
+  /** The body has no framing: it ends when the connection does. */
+  get untilClose(): boolean {
+    return this.mode?.kind === 'until-close';
+  }
+
+  feed(bytes: Buffer, owner: Buffer): void {
+    let at = 0;
+    while (at < bytes.length && this.state !== 'done') {
+      if (this.state === 'head') at = this.readHead(bytes, at);
+      else if (this.mode?.kind === 'length') at = this.readLength(this.mode, bytes, at, owner);
+      else if (this.mode?.kind === 'until-close') {
+        this.onBody(bytes.subarray(at), owner);
+        at = bytes.length;
+      } else at = this.readChunked(bytes, at, owner);
+    }
+  }
+
+  private readHead(bytes: Buffer, at: number): number {
+    const previous = this.head.length;
+    this.head = Buffer.concat([this.head, bytes.subarray(at)]);
+    const end = this.head.indexOf('\r\n\r\n');
+    if (end === -1) {
+      if (this.head.length > MAX_HEAD_BYTES) throw new ProtocolError(`the response head is longer than ${MAX_HEAD_BYTES} bytes`);
+      return bytes.length;
+    }
+    const lines = this.head.subarray(0, end).toString('latin1').split('\r\n');
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
+    if (status === null) throw new ProtocolError(`the response starts with '${(lines[0] ?? '').slice(0, 40)}', not an HTTP status line`);
+    this.status = Number(status[1]);
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      if (colon > 0) this.headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+    }
+    const length = this.headers.get('content-length');
+    if (/chunked/i.test(this.headers.get('transfer-encoding') ?? '')) {
+      this.mode = { kind: 'chunked' };
+      this.state = 'size';
+    } else if (length !== undefined && /^\d+$/.test(length)) {
+      this.mode = { kind: 'length', left: Number(length) };
+      this.state = this.mode.left === 0 ? 'done' : 'data';
+    } else {
+      this.mode = { kind: 'until-close' };
+      this.state = 'data';
+    }
+    this.head = Buffer.alloc(0);
+    this.onHead();
+    return at + (end + 4 - previous);
+  }
+
+  private readLength(mode: { left: number }, bytes: Buffer, at: number, owner: Buffer): number {
+    const take = Math.min(mode.left, bytes.length - at);
+    this.onBody(bytes.subarray(at, at + take), owner);
+    mode.left -= take;
+    if (mode.left === 0) this.state = 'done';
+    return at + take;
+  }
+
+  private readChunked(bytes: Buffer, at: number, owner: Buffer): number {
+    if (this.state === 'data') {
+      const take = Math.min(this.chunkLeft, bytes.length - at);
+      this.onBody(bytes.subarray(at, at + take), owner);
+      this.chunkLeft -= take;
+      if (this.chunkLeft === 0) this.state = 'data-end';
+      return at + take;
+    }
+    const newline = bytes.indexOf(0x0a, at);
+    const end = newline === -1 ? bytes.length : newline + 1;
+    this.line += bytes.subarray(at, end).toString('latin1');
+    if (this.line.length > 4096) throw new ProtocolError('a chunk header line is longer than 4096 bytes');
+    if (newline === -1) return end;
+    const line = this.line.trim();
+    this.line = '';
+    if (this.state === 'data-end') {
+      if (line !== '') throw new ProtocolError('a chunk does not end where its size says');
+      this.state = 'size';
+    } else if (this.state === 'size') {
+      const size = /^[0-9a-fA-F]+/.exec(line);
+      if (size === null) throw new ProtocolError(`the chunk size '${line.slice(0, 20)}' is not hexadecimal`);
+      this.chunkLeft = Number.parseInt(size[0], 16);
+      this.state = this.chunkLeft === 0 ? 'trailer' : 'data';
+    } else if (line === '') {
+      this.state = 'done';
+    }
+    return end;
+  }
+}
+
+interface Pending {
+  resolve: () => void;
+}
+
+/**
+ * GET over a fresh connection, reading into pooled buffers (net's `onread`).
+ * Resolves once the status line and headers have arrived; rejects with the
+ * socket's error when the connection fails before that.
+ */
+export async function pooledGet(target: EngineEndpoint, path: string, signal?: AbortSignal): Promise<PooledResponse> {
+  signal?.throwIfAborted();
+  const pool = new BufferPool(BUFFERS, BUFFER_SIZE);
+  const parser = new ResponseParser();
+  const queue: Array<{ view: Buffer; owner: Buffer }> = [];
+  let current: Buffer | undefined;
+  let failure: Error | undefined;
+  let ended = false;
+  let paused = false;
+  let waiting: Pending | undefined;
+  let headSettled = false;
+  let settleHead: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  const headArrived = new Promise<void>((resolve, reject) => (settleHead = { resolve, reject }));
+
+  const wake = (): void => {
+    const w = waiting;
+    waiting = undefined;
+    w?.resolve();
+  };
+  const fail = (error: Error): void => {
+    failure ??= error;
+    if (!headSettled) {
+      headSettled = true;
+      settleHead?.reject(error);
+    }
+    wake();
+  };
+
+  parser.onHead = () => {
+    headSettled = true;
+    settleHead?.resolve();
+  };
+  parser.onBody = (view, owner) => {
+    if (view.length === 0) return;
+    pool.use(owner);
+    queue.push({ view, owner });
+  };
+
+  const where = target.kind === 'unix' ? { path: target.socketPath } : { host: target.host, port: target.port };
+  const socket: Socket = connect({
+    ...where,
+    onread: {
+      buffer: () => pool.next(),
+      callback: (bytes: number, buffer: Uint8Array) => {
+        const owner = buffer as Buffer;
+        pool.claim(owner);
+        try {
+          parser.feed(owner.subarray(0, bytes), owner);
+        } catch (error) {
+          socket.destroy(error as Error);
+        }
+        pool.release(owner);
+        wake();
+        paused = pool.available === 0;
+        return !paused;
+      },
+    },
+  });
+  pool.onFree = () => {
+    if (paused && !socket.destroyed) {
+      paused = false;
+      socket.resume();
+    }
+  };
+  socket.on('error', fail);
+  const closed = (): void => {
+    ended = true;
+    if (!parser.done && !parser.untilClose) fail(new ProtocolError('the engine closed the connection before the response was complete'));
+    wake();
+  };
+  socket.on('end', closed);
+  socket.on('close', closed);
+  const abort = (): void => {
+    socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+  };
+  signal?.addEventListener('abort', abort, { once: true });
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: image-handover\r\nConnection: close\r\n\r\n`);
+
+  const releaseCurrent = (): void => {
+    if (current !== undefined) pool.release(current);
+    current = undefined;
+  };
+  const finish = (): void => {
+    signal?.removeEventListener('abort', abort);
+    releaseCurrent();
+    for (const item of queue.splice(0)) pool.release(item.owner);
+    socket.destroy();
+  };
+
+  const body: AsyncIterableIterator<Buffer> = {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next(): Promise<IteratorResult<Buffer>> {
+      releaseCurrent();
+      for (;;) {
+        const item = queue.shift();
+        if (item !== undefined) {
+          current = item.owner;
+          return { done: false, value: item.view };
+        }
+        if (failure !== undefined) {
+          finish();
+          throw failure;
+        }
+        if (parser.done || (parser.untilClose && ended)) {
+          finish();
+          return { done: true, value: undefined };
+        }
+        await new Promise<void>((resolve) => (waiting = { resolve }));
+      }
+    },
+    return(): Promise<IteratorResult<Buffer>> {
+      finish();
+      return Promise.resolve({ done: true, value: undefined });
+    },
+  };
+
+  try {
+    await headArrived;
+  } catch (error) {
+    finish();
+    throw error;
+  }
+  return { status: parser.status, headers: parser.headers, body };
+}

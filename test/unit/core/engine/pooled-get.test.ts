@@ -1,0 +1,130 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseDockerHost } from '../../../../src/engine/docker-host.ts';
+import { pooledGet } from '../../../../src/engine/pooled-get.ts';
+import { pattern, tempDirs } from '../support.ts';
+
+const temp = tempDirs('pooled-get');
+const servers: Server[] = [];
+
+afterEach(async () => {
+  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+  await temp.cleanup();
+});
+
+/** A raw server: `respond` writes whatever bytes it likes, in whatever pieces. */
+async function rawServer(respond: (socket: Socket, request: string) => Promise<void> | void): Promise<string> {
+  const path = join(await temp.make(), 'd.sock');
+  const server = createServer((socket) => {
+    let request = '';
+    socket.on('data', (chunk: Buffer) => {
+      request += chunk.toString('latin1');
+      if (request.includes('\r\n\r\n')) void respond(socket, request);
+    });
+    socket.on('error', () => undefined);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return `unix://${path}`;
+}
+
+async function writePieces(socket: Socket, bytes: Buffer, sizes: readonly number[]): Promise<void> {
+  let offset = 0;
+  for (let i = 0; offset < bytes.length; i++) {
+    const size = sizes[i % sizes.length]!;
+    socket.write(bytes.subarray(offset, offset + size));
+    offset += size;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function chunkedBody(body: Buffer, chunkSize: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let offset = 0; offset < body.length; offset += chunkSize) {
+    const piece = body.subarray(offset, offset + chunkSize);
+    parts.push(Buffer.from(`${piece.length.toString(16)};ext=1\r\n`), piece, Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from('0\r\nX-Trailer: yes\r\n\r\n'));
+  return Buffer.concat(parts);
+}
+
+/** Reads the body the way its contract allows: each chunk copied before the next is pulled. */
+async function readAll(body: AsyncIterable<Buffer>, slow = false): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of body) {
+    parts.push(Buffer.from(chunk));
+    if (slow) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  return Buffer.concat(parts);
+}
+
+describe('pooledGet', () => {
+  it('decodes a chunked body whose framing is split at every kind of boundary', async () => {
+    const body = pattern(3 * 1024 * 1024 + 17);
+    const host = await rawServer(async (socket, request) => {
+      expect(request).toMatch(/^GET \/images\/get\?names=a HTTP\/1\.1\r\n/);
+      const head = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n');
+      await writePieces(socket, Buffer.concat([head, chunkedBody(body, 100_003)]), [1, 3, 70_001, 2, 5, 300_000]);
+      socket.end();
+    });
+    const response = await pooledGet(parseDockerHost(host), '/images/get?names=a');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/x-tar');
+    expect((await readAll(response.body)).equals(body)).toBe(true);
+  });
+
+  it('reads a body framed by Content-Length, and one that runs until the connection closes', async () => {
+    const body = pattern(700_000, 2);
+    const framed = await rawServer((socket) => {
+      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 404 Not Found\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+    });
+    const response = await pooledGet(parseDockerHost(framed), '/x');
+    expect(response.status).toBe(404);
+    expect((await readAll(response.body)).equals(body)).toBe(true);
+
+    const open = await rawServer((socket) => {
+      socket.end(Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\n\r\n'), body]));
+    });
+    expect((await readAll((await pooledGet(parseDockerHost(open), '/x')).body)).equals(body)).toBe(true);
+  });
+
+  it('keeps every byte when the consumer is far slower than the socket (the reader pauses, nothing is overwritten)', async () => {
+    const body = pattern(4 * 1024 * 1024, 3);
+    const host = await rawServer((socket) => {
+      socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'), chunkedBody(body, 1_000_000)]));
+    });
+    const response = await pooledGet(parseDockerHost(host), '/x');
+    expect((await readAll(response.body, true)).equals(body)).toBe(true);
+  });
+
+  it('fails when the connection closes before the body is whole', async () => {
+    const host = await rawServer((socket) => {
+      socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nonly-part');
+    });
+    const response = await pooledGet(parseDockerHost(host), '/x');
+    await expect(readAll(response.body)).rejects.toThrow(/closed the connection before the response was complete/);
+  });
+
+  it('refuses a response that is not HTTP, and bad chunk framing', async () => {
+    const notHttp = await rawServer((socket) => void socket.end('SSH-2.0-OpenSSH\r\n\r\n'));
+    await expect(pooledGet(parseDockerHost(notHttp), '/x')).rejects.toThrow(/not an HTTP status line/);
+    const badSize = await rawServer((socket) => void socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'));
+    const response = await pooledGet(parseDockerHost(badSize), '/x');
+    await expect(readAll(response.body)).rejects.toThrow(/not hexadecimal/);
+  });
+
+  it('rejects with the socket error when nothing listens, and stops on abort', async () => {
+    const missing = join(await temp.make(), 'none.sock');
+    await expect(pooledGet(parseDockerHost(`unix://${missing}`), '/x')).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const host = await rawServer((socket) => void socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n'));
+    const controller = new AbortController();
+    const response = await pooledGet(parseDockerHost(host), '/x', controller.signal);
+    const iterator = response.body[Symbol.asyncIterator]();
+    expect((await iterator.next()).value?.toString()).toBe('abcd');
+    const pending = iterator.next();
+    controller.abort(new Error('stopped by the user'));
+    await expect(pending).rejects.toThrow('stopped by the user');
+  });
+});
