@@ -239,6 +239,11 @@ export class DockerEngine implements Engine {
     return lines;
   }
 
+  async removeImage(id: string): Promise<boolean> {
+    const { status } = await this.json<unknown>('DELETE', `/images/${encodeURIComponent(id)}?noprune=1`);
+    return status === 200;
+  }
+
   async tagImage(id: string, repository: string, tag: string): Promise<void> {
     const path = `/images/${encodeURIComponent(id)}/tag?repo=${encodeURIComponent(repository)}&tag=${encodeURIComponent(tag)}`;
     const { status, body } = await this.json<unknown>('POST', path);

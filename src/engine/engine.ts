@@ -39,4 +39,6 @@ export interface Engine {
   /** Streams an archive into the engine; resolves with the engine's messages once it has loaded it. */
   loadImages(archive: Readable, signal?: AbortSignal): Promise<string[]>;
   tagImage(id: string, repository: string, tag: string): Promise<void>;
+  /** Removes an untagged image by id (its layers stay while other images use them); false when the engine declined. */
+  removeImage(id: string): Promise<boolean>;
 }

@@ -30,14 +30,19 @@ export class ByteCounter extends Transform {
   }
 }
 
-/** Counts the bytes of a pull-based stream as they are taken, keeping back-pressure. */
-export function countBytes(source: AsyncIterable<Uint8Array>, onBytes?: (bytes: number) => void): { stream: AsyncGenerator<Uint8Array>; bytes: () => number } {
+/** Counts the bytes of a pull-based stream as they are taken, keeping back-pressure; `onChunk` sees every chunk's length. */
+export function countBytes(
+  source: AsyncIterable<Uint8Array>,
+  onBytes?: (bytes: number) => void,
+  onChunk?: (length: number) => void,
+): { stream: AsyncGenerator<Uint8Array>; bytes: () => number } {
   let total = 0;
   const report = throttled(onBytes);
   async function* counted(): AsyncGenerator<Uint8Array> {
     for await (const chunk of source) {
       total += chunk.length;
       report(total);
+      onChunk?.(chunk.length);
       yield chunk;
     }
   }

@@ -18,11 +18,10 @@ export function chainIds(diffIds: readonly string[]): string[] {
  * The layer chains the engine already holds, found from its images. A
  * classic engine loading docker save's layout reuses a layer whose chain it
  * has without reading the layer's file, so those need not be sent. Engines
- * on containerd's store work differently: for them nothing is skipped.
+ * on containerd's store work differently: callers skip nothing for them.
  */
 export async function chainsOnEngine(engine: Engine): Promise<Set<string>> {
   const chains = new Set<string>();
-  if (await engine.usesContainerdStore()) return chains;
   const ids = (await engine.listImageIds()).slice(0, MAX_IMAGES_EXAMINED);
   for (const id of ids) {
     const info = await engine.inspectImage(id);

@@ -14,6 +14,7 @@ import { familiarTag, isImageId, parseReference, parseTagReference, qualifiedTag
 import { parseBundleName } from '../store/bundle-name.ts';
 import type { BundleWriter, Store } from '../store/store.ts';
 import { countBytes } from './byte-counter.ts';
+import { spentBufferCollector } from './spent-buffers.ts';
 import { PhaseClock, type PhaseTimings, type ProgressListener } from './progress.ts';
 
 export interface ExportOptions {
@@ -186,7 +187,8 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
   const writer = await options.store.createBundle(options.name, options.signal === undefined ? {} : { signal: options.signal });
   try {
     clock.start('stream');
-    const counted = countBytes(input.stream, (bytes) => options.onProgress?.({ phase: 'export', bytes, total: input.size }));
+    const spent = spentBufferCollector();
+    const counted = countBytes(input.stream, (bytes) => options.onProgress?.({ phase: 'export', bytes, total: input.size }), spent);
     const images = await readImageArchive(counted.stream, layerSink(writer, compression, options.signal));
     const read = counted.bytes();
     options.onProgress?.({ phase: 'export', bytes: read, total: read });

@@ -4,25 +4,26 @@ import { layerCompression } from '../bundle/media-types.ts';
 import type { Descriptor } from '../bundle/model.ts';
 import { decompressor } from '../compression/codecs.ts';
 import { digestHex, type Digest } from '../digest/digest.ts';
+import { ExactSizeStream } from '../digest/exact-size-stream.ts';
 import { HashingStream } from '../digest/hashing-stream.ts';
 import { MalformedBundleError, describeCause, isHandoverError } from '../errors.ts';
 import type { TarFile } from '../archive/tar/tar-writer.ts';
 import type { BundleSource } from '../store/store.ts';
 import { recordedUncompressedSize, type ResolvedImage } from './bundle-reader.ts';
 import { chainIds } from './engine-layers.ts';
+import { partialConfig } from './partial-image.ts';
 
 /**
- * Streams a layer out of the store verified twice over: the stored bytes
- * against the layer digest, and the decompressed tar against the diff id the
- * image config records, so the engine is only ever fed what was exported.
- * Without a diff id the stored bytes go to the engine as they are.
+ * Streams a layer out of the store, hashed against the layer digest, and
+ * decompressed to exactly the size the producer recorded. Its content is
+ * then checked by the engine itself, which computes each layer's diff id as
+ * it registers it and refuses one the config does not list. Without a
+ * recorded size the stored bytes go to the engine as they are.
  */
-async function* verifiedLayer(source: BundleSource, layer: Descriptor, diffId: Digest | undefined, size: number, label: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+async function* verifiedLayer(source: BundleSource, layer: Descriptor, size: number | undefined, label: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
   const compression = layerCompression(layer.mediaType) ?? 'none';
   const stages: Transform[] = [new HashingStream({ digest: layer.digest, size: layer.size, label })];
-  if (compression !== 'none' && diffId !== undefined) {
-    stages.push(decompressor(compression), new HashingStream({ digest: diffId, size, label: `${label} (uncompressed)` }));
-  }
+  if (compression !== 'none' && size !== undefined) stages.push(decompressor(compression), new ExactSizeStream(size, `${label} (uncompressed)`));
   const blob = await source.openBlob(layer.digest);
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   const done = pipeline([blob, ...stages, out]);
@@ -59,8 +60,22 @@ async function explainUnreadableLayer(source: BundleSource, layer: Descriptor, l
   });
 }
 
-export interface LoadArchivePlan {
+/**
+ * One docker load: the files of docker save's layout (configs, plain layer
+ * tars) and manifest.json, which goes last. The engine reads manifest.json
+ * only after the whole archive, so a blob that fails verification stops the
+ * stream before the engine can register anything. Images are listed without
+ * tags: handover tags them only once the engine holds the verified ids.
+ */
+export interface LoadStep {
   files: TarFile[];
+  manifest: Buffer;
+  /** The id of the labelled partial image this step leaves behind, if it is one. */
+  partialImageId: Digest | undefined;
+}
+
+export interface LoadPlan {
+  steps: LoadStep[];
   /** Bytes the engine receives. */
   totalBytes: number;
   /** Layers the engine already held, and their stored size: not read, not sent. */
@@ -68,56 +83,73 @@ export interface LoadArchivePlan {
   skippedBytes: number;
 }
 
+/** A layer's file in the load archive. */
+function layerFile(source: BundleSource, layer: Descriptor, path: string, label: string, onBytes: (n: number) => void): TarFile {
+  const compression = layerCompression(layer.mediaType) ?? 'none';
+  const uncompressedSize = compression === 'none' ? layer.size : recordedUncompressedSize(layer);
+  // A layer kept as the source engine compressed it, with no recorded size,
+  // goes over compressed (engines decompress what they store).
+  return { name: path, size: uncompressedSize ?? layer.size, content: () => verifiedLayer(source, layer, uncompressedSize, label, onBytes) };
+}
+
+function manifestOf(entries: Array<{ Config: string; Layers: string[] }>): Buffer {
+  return Buffer.from(JSON.stringify(entries.map((entry) => ({ ...entry, RepoTags: null }))));
+}
+
 /**
- * The archive handed to the engine: docker save's layout, configs and plain
- * layer tars, with manifest.json last. The engine reads manifest.json only
- * after the whole archive, so a blob that fails verification stops the
- * stream before the engine can register anything. Images are listed without
- * tags: handover tags them only once the engine holds the verified ids.
+ * Plans the loads that bring the bundle's images into the engine. Layers
+ * the engine holds are not sent. With `staged`, each missing layer but an
+ * image's last comes in a load of its own, as a labelled partial image, so
+ * the engine applies one layer while the next streams in; otherwise one
+ * load carries everything.
  */
-export function planLoadArchive(source: BundleSource, images: ResolvedImage[], presentChains: ReadonlySet<string>, onBytes: (n: number) => void): LoadArchivePlan {
-  const files: TarFile[] = [];
-  const layerPaths = new Map<string, string>();
-  let skippedLayers = 0;
+export function planLoad(source: BundleSource, images: ResolvedImage[], presentChains: ReadonlySet<string>, staged: boolean, onBytes: (n: number) => void): LoadPlan {
+  const steps: LoadStep[] = [];
+  const single: TarFile[] = [];
+  const singleEntries: Array<{ Config: string; Layers: string[] }> = [];
+  /** Chains the engine will hold by the time a later load needs them. */
+  const held = new Set(presentChains);
+  const skipped = new Set<string>();
   let skippedBytes = 0;
-  const manifest = images.map((image) => {
+  let totalBytes = 0;
+  const standIn = (name: string): TarFile => ({ name, size: 0, content: () => [] });
+  for (const image of images) {
     const chains = chainIds(image.parsedConfig.diffIds);
+    const paths = chains.map((chain) => `layers/${chain.slice('sha256:'.length)}.tar`);
     const label = image.entry.tags[0] ?? image.configDigest;
-    const configPath = `config/${digestHex(image.configDigest)}.json`;
-    if (!files.some((f) => f.name === configPath)) {
-      files.push({ name: configPath, size: image.config.length, content: function* () { yield image.config; } });
-    }
-    const layers = image.manifest.layers.map((layer, i) => {
-      const diffId = image.parsedConfig.diffIds[i]!;
+    const last = image.manifest.layers.length - 1;
+    const withData: TarFile[] = [];
+    for (const [i, layer] of image.manifest.layers.entries()) {
       const chain = chains[i]!;
-      const known = layerPaths.get(chain);
-      if (known !== undefined) return known;
-      const path = `layers/${chain.slice('sha256:'.length)}.tar`;
-      layerPaths.set(chain, path);
-      if (presentChains.has(chain)) {
-        // The engine holds this layer (with all below it) and will not open
-        // the file: an empty one stands in, and nothing is read or moved.
-        skippedLayers++;
+      if (presentChains.has(chain) && !skipped.has(chain)) {
+        skipped.add(chain);
         skippedBytes += layer.size;
-        files.push({ name: path, size: 0, content: () => [] });
-        return path;
       }
-      const compression = layerCompression(layer.mediaType) ?? 'none';
-      const layerLabel = `layer ${i + 1} of ${label}`;
-      const uncompressedSize = compression === 'none' ? layer.size : recordedUncompressedSize(layer);
-      if (uncompressedSize === undefined) {
-        // A layer kept as the source engine compressed it, with no recorded
-        // size: hand it over compressed (engines decompress what they store)
-        // and let the engine check it against the config's diff id.
-        files.push({ name: path, size: layer.size, content: () => verifiedLayer(source, layer, undefined, layer.size, layerLabel, onBytes) });
-      } else {
-        files.push({ name: path, size: uncompressedSize, content: () => verifiedLayer(source, layer, diffId, uncompressedSize, layerLabel, onBytes) });
+      if (held.has(chain)) continue;
+      held.add(chain);
+      const file = layerFile(source, layer, paths[i]!, `layer ${i + 1} of ${label}`, onBytes);
+      totalBytes += file.size;
+      if (!staged || i === last) {
+        withData.push(file);
+        continue;
       }
-      return path;
-    });
-    return { Config: configPath, RepoTags: null, Layers: layers };
-  });
-  const manifestJson = Buffer.from(JSON.stringify(manifest));
-  files.push({ name: 'manifest.json', size: manifestJson.length, content: function* () { yield manifestJson; } });
-  return { files, totalBytes: files.reduce((sum, f) => sum + f.size, 0), skippedLayers, skippedBytes };
+      const partial = partialConfig(image.config, i + 1, image.configDigest);
+      const configPath = `config/${digestHex(partial.digest)}.json`;
+      steps.push({
+        files: [{ name: configPath, size: partial.bytes.length, content: () => [partial.bytes] }, ...paths.slice(0, i).map(standIn), file],
+        manifest: manifestOf([{ Config: configPath, Layers: paths.slice(0, i + 1) }]),
+        partialImageId: partial.digest,
+      });
+    }
+    const configPath = `config/${digestHex(image.configDigest)}.json`;
+    const config: TarFile = { name: configPath, size: image.config.length, content: () => [image.config] };
+    const files = staged ? [] : single;
+    if (!files.some((f) => f.name === configPath)) files.push(config);
+    for (const file of withData) files.push(file);
+    for (const name of paths) if (!files.some((f) => f.name === name)) files.push(standIn(name));
+    if (staged) steps.push({ files, manifest: manifestOf([{ Config: configPath, Layers: paths }]), partialImageId: undefined });
+    else singleEntries.push({ Config: configPath, Layers: paths });
+  }
+  if (!staged) steps.push({ files: single, manifest: manifestOf(singleEntries), partialImageId: undefined });
+  return { steps, totalBytes, skippedLayers: skipped.size, skippedBytes };
 }

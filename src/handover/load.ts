@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream';
-import { writeTar } from '../archive/tar/tar-writer.ts';
 import { parseDigest, type Digest } from '../digest/digest.ts';
 import type { Engine } from '../engine/engine.ts';
 import { VerificationError } from '../errors.ts';
@@ -8,8 +6,10 @@ import { parseBundleName } from '../store/bundle-name.ts';
 import type { Store } from '../store/store.ts';
 import { resolveBundle, type ResolvedImage } from './bundle-reader.ts';
 import { chainsOnEngine } from './engine-layers.ts';
-import { planLoadArchive } from './load-archive.ts';
+import { planLoad } from './load-archive.ts';
 import { PhaseClock, type PhaseTimings, type ProgressListener } from './progress.ts';
+import { runLoads } from './run-loads.ts';
+import { spentBufferCollector } from './spent-buffers.ts';
 
 export interface LoadOptions {
   store: Store;
@@ -104,27 +104,26 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
   await engine.version();
   clock.start('store read');
   const source = await options.store.openBundle(name, options.signal === undefined ? {} : { signal: options.signal });
+  let partials: Digest[] = [];
   try {
     clock.start('verify bundle');
     const bundle = await resolveBundle(source, expect);
     requiredTags(options.requireTags, bundle.images, name);
 
     clock.start('engine layers');
-    const present = await chainsOnEngine(engine);
+    const classic = !(await engine.usesContainerdStore());
+    const present = classic ? await chainsOnEngine(engine) : new Set<string>();
     clock.start('stream');
     let read = 0;
-    const plan = planLoadArchive(source, bundle.images, present, (n) => {
+    const spent = spentBufferCollector();
+    // A classic engine skips layers it holds, so it can take one layer per load, overlapped.
+    const plan = planLoad(source, bundle.images, present, classic, (n) => {
       read += n;
+      spent(n);
       options.onProgress?.({ phase: 'load', bytes: read, total: plan.totalBytes });
     });
-    const archive = Readable.from(
-      (async function* () {
-        yield* writeTar(plan.files);
-        clock.start('engine load');
-      })(),
-      { objectMode: false },
-    );
-    const reported = loadedImageIds(await engine.loadImages(archive, options.signal));
+    partials = plan.steps.flatMap((step) => step.partialImageId ?? []);
+    const reported = loadedImageIds(await runLoads(engine, plan.steps, options.signal, () => clock.start('engine load')));
 
     // A signal that came while the engine worked must not be followed by tagging.
     options.signal?.throwIfAborted();
@@ -158,6 +157,9 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
       verified: true,
     };
   } finally {
+    // Partial images were steps of this load. After a success the images hold their layers;
+    // after a failure, removing them leaves the engine as it was.
+    for (const id of partials) await engine.removeImage(id).catch(() => false);
     await source.close();
   }
 }

@@ -1,0 +1,36 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { BlobSizeMismatchError } from '../errors.ts';
+
+/**
+ * Passes bytes through, failing as soon as more arrive than `size` and at
+ * the end when fewer did: a decompressed layer must be exactly as long as
+ * the producer recorded, so a decompression bomb stops at the first excess
+ * byte. (Its content is checked by the engine against the config's diff id.)
+ */
+export class ExactSizeStream extends Transform {
+  private count = 0;
+  private readonly size: number;
+  private readonly label: string;
+
+  constructor(size: number, label: string) {
+    super();
+    this.size = size;
+    this.label = label;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.count += chunk.length;
+    callback(this.count > this.size ? this.error(`more than ${this.size}`) : null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback(this.count === this.size ? null : this.error(String(this.count)));
+  }
+
+  private error(found: string): BlobSizeMismatchError {
+    return new BlobSizeMismatchError(`${this.label} has the wrong size: expected ${this.size} bytes, found ${found}.`, {
+      hint: 'The bundle records another size for this layer than it holds. Export the bundle again.',
+      details: { expectedSize: this.size },
+    });
+  }
+}
