@@ -1,6 +1,3 @@
-import { request, type IncomingMessage, type RequestOptions } from 'node:http';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   EngineLoadError,
   EngineRequestError,
@@ -12,13 +9,13 @@ import {
 import type { EngineEndpoint } from './docker-host.ts';
 import type { Engine, EngineVersion, ImageInfo } from './engine.ts';
 import { JsonMessageParser, messageError, messageText } from './json-messages.ts';
-import { pooledGet, type PooledResponse } from './pooled-get.ts';
+import { failedToConnect, request, type PooledResponse } from './http-client.ts';
 
 const CONNECT_ERRORS = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'ENOTSOCK']);
 
-async function readBody(response: IncomingMessage): Promise<string> {
+async function readBody(response: PooledResponse): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
+  for await (const chunk of response.body) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -42,13 +39,6 @@ export class DockerEngine implements Engine {
     this.endpoint = target.url;
   }
 
-  private options(method: string, path: string, headers: Record<string, string> = {}): RequestOptions {
-    const base: RequestOptions = { method, path, headers: { Host: 'docker', ...headers } };
-    return this.target.kind === 'unix'
-      ? { ...base, socketPath: this.target.socketPath }
-      : { ...base, host: this.target.host, port: this.target.port };
-  }
-
   private unreachable(error: unknown): EngineUnreachableError {
     return new EngineUnreachableError(`Could not reach the Docker Engine at ${this.endpoint}: ${describeCause(error)}.`, {
       hint: 'Start the Docker Engine, or set DOCKER_HOST to the socket of the engine to use.',
@@ -61,46 +51,19 @@ export class DockerEngine implements Engine {
     return CONNECT_ERRORS.has((error as NodeJS.ErrnoException).code ?? '');
   }
 
-  /** Sends a request; with a body stream, the body is piped with back-pressure. */
-  private async send(method: string, path: string, options: { body?: Readable; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
-    // A signal that fired before the request (the user pressed Ctrl-C during an earlier step) never fires again.
-    options.signal?.throwIfAborted();
-    const req = request(this.options(method, path, options.headers));
-    // A connection that breaks after it was made is an engine that stopped, not one that is unreachable.
-    let connected = false;
-    req.once('socket', (socket) => {
-      if (!socket.connecting) connected = true;
-      else socket.once('connect', () => (connected = true));
-    });
-    const responded = new Promise<IncomingMessage>((resolve, reject) => {
-      req.once('response', resolve);
-      req.once('error', reject);
-    });
-    const abort = (): void => {
-      req.destroy(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
-    };
-    options.signal?.addEventListener('abort', abort, { once: true });
+  /** Sends a request; a body is sent chunk by chunk with back-pressure. */
+  private async send(method: string, path: string, options: { body?: AsyncIterable<Uint8Array>; headers?: Record<string, string>; signal?: AbortSignal | undefined } = {}): Promise<PooledResponse> {
     try {
-      if (options.body === undefined) {
-        req.end();
-        return await responded;
-      }
-      const sent = pipeline(options.body, req);
-      // The engine may answer (and close) before it has read the whole body;
-      // whichever fails first is the error to report.
-      const [response] = await Promise.all([responded, sent]);
-      return response;
+      return await request(this.target, { method, path, ...options });
     } catch (error) {
-      req.destroy();
-      if (!connected && this.isConnectError(error)) throw this.unreachable(error);
+      // A connection that breaks after it was made is an engine that stopped, not one that is unreachable.
+      if (failedToConnect(error) && this.isConnectError(error)) throw this.unreachable(error);
       throw error;
-    } finally {
-      options.signal?.removeEventListener('abort', abort);
     }
   }
 
   private async json<T>(method: string, path: string): Promise<{ status: number; body: T | string }> {
-    let response: IncomingMessage;
+    let response: PooledResponse;
     let text: string;
     try {
       response = await this.send(method, path);
@@ -112,7 +75,7 @@ export class DockerEngine implements Engine {
         cause: error,
       });
     }
-    const status = response.statusCode ?? 0;
+    const status = response.status;
     if (status >= 200 && status < 300) return { status, body: text === '' ? ('') : (JSON.parse(text) as T) };
     return { status, body: engineMessage(text) };
   }
@@ -158,17 +121,9 @@ export class DockerEngine implements Engine {
    */
   async saveImages(references: readonly string[], signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
     const query = references.map((r) => `names=${encodeURIComponent(r)}`).join('&');
-    let response: PooledResponse;
-    try {
-      response = await pooledGet(this.target, `/images/get?${query}`, signal);
-    } catch (error) {
-      if (this.isConnectError(error)) throw this.unreachable(error);
-      throw error;
-    }
+    const response = await this.send('GET', `/images/get?${query}`, { signal });
     if (response.status === 200) return response.body;
-    const chunks: Buffer[] = [];
-    for await (const chunk of response.body) chunks.push(Buffer.from(chunk));
-    const message = engineMessage(Buffer.concat(chunks).toString('utf8'));
+    const message = engineMessage(await readBody(response));
     if (response.status === 404) {
       throw new ImageNotFoundError(`The engine at ${this.endpoint} has no image ${references.join(', ')}: ${message}.`, {
         hint: 'Build or pull the image on this engine first, or check DOCKER_HOST.',
@@ -177,14 +132,10 @@ export class DockerEngine implements Engine {
     throw new EngineRequestError(`The engine at ${this.endpoint} could not export ${references.join(', ')} (${response.status}): ${message}.`);
   }
 
-  async loadImages(archive: Readable, signal?: AbortSignal): Promise<string[]> {
-    let response: IncomingMessage;
+  async loadImages(archive: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<string[]> {
+    let response: PooledResponse;
     try {
-      response = await this.send('POST', '/images/load?quiet=1', {
-        body: archive,
-        headers: { 'Content-Type': 'application/x-tar' },
-        ...(signal === undefined ? {} : { signal }),
-      });
+      response = await this.send('POST', '/images/load?quiet=1', { body: archive, headers: { 'Content-Type': 'application/x-tar' }, signal });
     } catch (error) {
       if (error instanceof EngineUnreachableError) throw error;
       // An error of the archive stream (a blob failing verification) is the real cause.
@@ -194,7 +145,7 @@ export class DockerEngine implements Engine {
         cause: error,
       });
     }
-    const status = response.statusCode ?? 0;
+    const status = response.status;
     if (status !== 200) {
       const message = engineMessage(await readBody(response));
       throw new EngineLoadError(`The engine at ${this.endpoint} refused the load (${status}): ${message}.`, {
@@ -219,12 +170,12 @@ export class DockerEngine implements Engine {
     };
     // Interrupted while the engine works through the archive: stop reading, so nothing gets tagged.
     const abort = (): void => {
-      response.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      response.close(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     };
     signal?.addEventListener('abort', abort, { once: true });
     if (signal?.aborted === true) abort();
     try {
-      for await (const chunk of response) inspect(parser.push(chunk as Buffer));
+      for await (const chunk of response.body) inspect(parser.push(Buffer.from(chunk)));
     } catch (error) {
       if (error instanceof EngineLoadError) throw error;
       throw new EngineLoadError(`The engine at ${this.endpoint} stopped answering during the load: ${describeCause(error)}.`, {

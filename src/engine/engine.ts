@@ -1,5 +1,3 @@
-import type { Readable } from 'node:stream';
-
 export interface EngineVersion {
   version: string;
   apiVersion: string;
@@ -37,7 +35,7 @@ export interface Engine {
    */
   saveImages(references: readonly string[], signal?: AbortSignal): Promise<AsyncIterable<Buffer>>;
   /** Streams an archive into the engine; resolves with the engine's messages once it has loaded it. */
-  loadImages(archive: Readable, signal?: AbortSignal): Promise<string[]>;
+  loadImages(archive: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<string[]>;
   tagImage(id: string, repository: string, tag: string): Promise<void>;
   /** Removes an untagged image by id (its layers stay while other images use them); false when the engine declined. */
   removeImage(id: string): Promise<boolean>;

@@ -25,7 +25,8 @@ async function* verifiedLayer(source: BundleSource, layer: Descriptor, size: num
   const stages: Transform[] = [new HashingStream({ digest: layer.digest, size: layer.size, label })];
   if (compression !== 'none' && size !== undefined) stages.push(decompressor(compression), new ExactSizeStream(size, `${label} (uncompressed)`));
   const blob = await source.openBlob(layer.digest);
-  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  // Object mode hands each decompressed chunk on as it is: a byte-mode reader would join them into new buffers.
+  const out = new PassThrough({ readableObjectMode: true, readableHighWaterMark: 4 });
   const done = pipeline([blob, ...stages, out]);
   // Observed below; this keeps an early stop by the consumer from surfacing as an unhandled rejection.
   done.catch(() => undefined);

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { writeTar, type TarFile } from '../archive/tar/tar-writer.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { LoadStep } from './load-archive.ts';
@@ -40,7 +39,7 @@ export async function runLoads(engine: Engine, steps: readonly LoadStep[], signa
       },
     };
     const stop = signal === undefined ? controller.signal : AbortSignal.any([signal, controller.signal]);
-    const load = engine.loadImages(Readable.from(writeTar([...step.files, manifest]), { objectMode: false }), stop);
+    const load = engine.loadImages(writeTar([...step.files, manifest]), stop);
     load.catch((error: unknown) => {
       failed = true;
       stopOthers(error);

@@ -83,7 +83,7 @@ function fakeEngine(handlers: Record<string, Handler>): Server {
         return;
       }
       handler(req, res, body);
-    });
+    }, () => res.destroy()); // the client gave up mid-body
   });
 }
 

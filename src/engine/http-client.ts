@@ -10,6 +10,8 @@ export interface PooledResponse {
   /** Header names in lower case. */
   headers: Map<string, string>;
   body: AsyncIterableIterator<Buffer>;
+  /** Ends the exchange early, failing a body still being read with `error`. */
+  close(error?: Error): void;
 }
 
 const BUFFERS = 8;
@@ -17,32 +19,45 @@ const BUFFER_SIZE = 256 * 1024;
 const MAX_HEAD_BYTES = 64 * 1024;
 
 /**
- * Fixed read buffers, counted by how many body chunks still view them. A
- * socket reading into them pauses when none is free, so an image of any
- * size passes through the same 2 MiB and leaves the garbage collector
- * nothing to chase.
+ * Fixed read buffers, counted by how many body chunks still view them. net
+ * asks for the buffer of the next read right after each read (`reserve`),
+ * even when it is about to pause, so the reader pauses while one is still
+ * free: an image of any size passes through the same 2 MiB and leaves the
+ * garbage collector nothing to chase.
  */
 class BufferPool {
   private readonly free: Buffer[] = [];
+  private readonly owned = new Set<Buffer>();
   private readonly users = new Map<Buffer, number>();
+  private readonly size: number;
+  /** Buffers not made yet: a short answer needs one, a stream all. */
+  private unmade: number;
   onFree: () => void = () => undefined;
 
   constructor(count: number, size: number) {
-    for (let i = 0; i < count; i++) this.free.push(Buffer.allocUnsafe(size));
+    this.unmade = count;
+    this.size = size;
   }
 
+  /** Free buffers, made or not. */
   get available(): number {
-    return this.free.length;
+    return this.free.length + this.unmade;
   }
 
-  /** The buffer the next read fills; it stays free until `claim`. */
-  next(): Buffer {
-    return this.free.at(-1) ?? Buffer.allocUnsafe(BUFFER_SIZE);
+  /** The buffer the next read fills, taken out of the free list. */
+  reserve(): Buffer {
+    if (this.free.length === 0 && this.unmade > 0) {
+      this.unmade--;
+      const made = Buffer.allocUnsafe(this.size);
+      this.owned.add(made);
+      return made;
+    }
+    // Never empty while the reader pauses in time; a stray buffer is not kept.
+    return this.free.pop() ?? Buffer.allocUnsafe(this.size);
   }
 
-  claim(buffer: Buffer): void {
-    const at = this.free.lastIndexOf(buffer);
-    if (at !== -1) this.free.splice(at, 1);
+  /** A read filled the buffer: it is in use until every view of it is released. */
+  filled(buffer: Buffer): void {
     this.users.set(buffer, 1);
   }
 
@@ -57,7 +72,7 @@ class BufferPool {
       return;
     }
     this.users.delete(buffer);
-    if (buffer.length === BUFFER_SIZE && this.free.length < BUFFERS) this.free.push(buffer);
+    if (this.owned.has(buffer)) this.free.push(buffer);
     this.onFree();
   }
 }
@@ -175,16 +190,47 @@ class ResponseParser {
   }
 }
 
-interface Pending {
-  resolve: () => void;
+export interface RequestOptions {
+  method: string;
+  /** The path and query, e.g. /images/get?names=charon%3Alocal. */
+  path: string;
+  headers?: Record<string, string>;
+  /**
+   * Sent with chunked transfer encoding, each chunk written before the next
+   * is pulled (so it may reuse its buffers). An error it throws fails the
+   * request with that error.
+   */
+  body?: AsyncIterable<Uint8Array>;
+  signal?: AbortSignal | undefined;
+}
+
+/** Errors raised before a connection existed: the engine is unreachable, not failing. */
+const beforeConnect = new WeakSet<object>();
+
+/** Whether an error came before a connection was made (nothing listens, no permission). */
+export function failedToConnect(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && beforeConnect.has(error);
+}
+
+function written(socket: Socket, parts: Array<string | Uint8Array>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.cork();
+    for (const part of parts.slice(0, -1)) socket.write(part);
+    socket.write(parts.at(-1)!, (error) => (error === null || error === undefined ? resolve() : reject(error)));
+    socket.uncork();
+  });
 }
 
 /**
- * GET over a fresh connection, reading into pooled buffers (net's `onread`).
- * Resolves once the status line and headers have arrived; rejects with the
- * socket's error when the connection fails before that.
+ * One HTTP/1.1 request over a fresh connection (unix socket or TCP), the
+ * response read into pooled buffers (net's `onread`): an image streams
+ * through the same 2 MiB whatever its size, and spent buffers leave the
+ * garbage collector nothing to chase. Resolves once the response head has
+ * arrived and the body, if any, is sent; the engine may answer before it has
+ * read the whole body, and then the rest is not sent.
  */
-export async function pooledGet(target: EngineEndpoint, path: string, signal?: AbortSignal): Promise<PooledResponse> {
+export async function request(target: EngineEndpoint, options: RequestOptions): Promise<PooledResponse> {
+  const { signal } = options;
   signal?.throwIfAborted();
   const pool = new BufferPool(BUFFERS, BUFFER_SIZE);
   const parser = new ResponseParser();
@@ -193,17 +239,20 @@ export async function pooledGet(target: EngineEndpoint, path: string, signal?: A
   let failure: Error | undefined;
   let ended = false;
   let paused = false;
-  let waiting: Pending | undefined;
+  let connected = false;
+  let waiting: (() => void) | undefined;
   let headSettled = false;
   let settleHead: { resolve: () => void; reject: (error: Error) => void } | undefined;
   const headArrived = new Promise<void>((resolve, reject) => (settleHead = { resolve, reject }));
+  headArrived.catch(() => undefined);
 
   const wake = (): void => {
-    const w = waiting;
+    const resume = waiting;
     waiting = undefined;
-    w?.resolve();
+    resume?.();
   };
   const fail = (error: Error): void => {
+    if (!connected) beforeConnect.add(error);
     failure ??= error;
     if (!headSettled) {
       headSettled = true;
@@ -226,10 +275,10 @@ export async function pooledGet(target: EngineEndpoint, path: string, signal?: A
   const socket: Socket = connect({
     ...where,
     onread: {
-      buffer: () => pool.next(),
+      buffer: () => pool.reserve(),
       callback: (bytes: number, buffer: Uint8Array) => {
         const owner = buffer as Buffer;
-        pool.claim(owner);
+        pool.filled(owner);
         try {
           parser.feed(owner.subarray(0, bytes), owner);
         } catch (error) {
@@ -237,11 +286,13 @@ export async function pooledGet(target: EngineEndpoint, path: string, signal?: A
         }
         pool.release(owner);
         wake();
-        paused = pool.available === 0;
+        // net reserves the next read's buffer right after this, paused or not: keep one for it.
+        paused = pool.available <= 1;
         return !paused;
       },
     },
   });
+  socket.once('connect', () => (connected = true));
   pool.onFree = () => {
     if (paused && !socket.destroyed) {
       paused = false;
@@ -260,7 +311,6 @@ export async function pooledGet(target: EngineEndpoint, path: string, signal?: A
     socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
   };
   signal?.addEventListener('abort', abort, { once: true });
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: image-handover\r\nConnection: close\r\n\r\n`);
 
   const releaseCurrent = (): void => {
     if (current !== undefined) pool.release(current);
@@ -285,15 +335,16 @@ export async function pooledGet(target: EngineEndpoint, path: string, signal?: A
           current = item.owner;
           return { done: false, value: item.view };
         }
+        // A whole response wins over a broken pipe: the engine answered before reading all it was sent.
+        if (parser.done || (parser.untilClose && ended && failure === undefined)) {
+          finish();
+          return { done: true, value: undefined };
+        }
         if (failure !== undefined) {
           finish();
           throw failure;
         }
-        if (parser.done || (parser.untilClose && ended)) {
-          finish();
-          return { done: true, value: undefined };
-        }
-        await new Promise<void>((resolve) => (waiting = { resolve }));
+        await new Promise<void>((resolve) => (waiting = resolve));
       }
     },
     return(): Promise<IteratorResult<Buffer>> {
@@ -302,11 +353,50 @@ export async function pooledGet(target: EngineEndpoint, path: string, signal?: A
     },
   };
 
+  const headers = Object.entries({ Host: 'docker', 'User-Agent': 'image-handover', Connection: 'close', ...options.headers });
+  if (options.body !== undefined) headers.push(['Transfer-Encoding', 'chunked']);
+  else if (options.method !== 'GET' && options.method !== 'HEAD') headers.push(['Content-Length', '0']);
+  const head = `${options.method} ${options.path} HTTP/1.1\r\n${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`;
+
+  const response: PooledResponse = { status: 0, headers: parser.headers, body, close: (error) => socket.destroy(error) };
   try {
+    await written(socket, [head]);
+    if (options.body !== undefined) await sendBody(socket, options.body, () => parser.status !== 0);
     await headArrived;
   } catch (error) {
+    // A failure of the body's own source (a blob failing verification) is the cause to report.
+    if (!bodyFailures.has(error as object) && parser.status !== 0) return { ...response, status: parser.status };
     finish();
-    throw error;
+    throw bodyFailures.has(error as object) ? error : (failure ?? error);
   }
-  return { status: parser.status, headers: parser.headers, body };
+  return { ...response, status: parser.status };
+}
+
+/** Errors thrown by a request body's source, as opposed to the connection. */
+const bodyFailures = new WeakSet<object>();
+
+async function sendBody(socket: Socket, body: AsyncIterable<Uint8Array>, answered: () => boolean): Promise<void> {
+  const iterator = body[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Uint8Array>;
+    try {
+      next = await iterator.next();
+    } catch (error) {
+      if (typeof error === 'object' && error !== null) bodyFailures.add(error);
+      throw error;
+    }
+    if (next.done === true) break;
+    // The engine answered early (an error): it will not read the rest.
+    if (answered()) {
+      await iterator.return?.();
+      return;
+    }
+    if (next.value.length > 0) await written(socket, [`${next.value.length.toString(16)}\r\n`, next.value, '\r\n']);
+  }
+  await written(socket, ['0\r\n\r\n']);
+}
+
+/** GET, its body read through pooled buffers. */
+export async function pooledGet(target: EngineEndpoint, path: string, signal?: AbortSignal): Promise<PooledResponse> {
+  return await request(target, { method: 'GET', path, signal });
 }

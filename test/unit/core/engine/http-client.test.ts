@@ -2,10 +2,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDockerHost } from '../../../../src/engine/docker-host.ts';
-import { pooledGet } from '../../../../src/engine/pooled-get.ts';
+import { failedToConnect, pooledGet, request } from '../../../../src/engine/http-client.ts';
 import { pattern, tempDirs } from '../support.ts';
 
-const temp = tempDirs('pooled-get');
+const temp = tempDirs('http-client');
 const servers: Server[] = [];
 
 afterEach(async () => {
@@ -127,5 +127,65 @@ describe('pooledGet', () => {
     const pending = iterator.next();
     controller.abort(new Error('stopped by the user'));
     await expect(pending).rejects.toThrow('stopped by the user');
+  });
+});
+
+describe('request', () => {
+  it('sends a body chunk by chunk with chunked encoding, each chunk written before the next is pulled', async () => {
+    const parts = [pattern(300_000, 4), pattern(1, 5), pattern(70_000, 6)];
+    let received = Buffer.alloc(0);
+    const host = await rawServer((socket, request) => {
+      received = Buffer.from(request, 'latin1');
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        if (received.subarray(-5).toString('latin1') === '0\r\n\r\n') socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      });
+    });
+    const reused = Buffer.alloc(300_000);
+    async function* body(): AsyncGenerator<Uint8Array> {
+      for (const part of parts) {
+        await Promise.resolve();
+        // One buffer for every chunk: only safe if each is on the wire before the next is made.
+        part.copy(reused);
+        yield reused.subarray(0, part.length);
+      }
+    }
+    const response = await request(parseDockerHost(host), { method: 'POST', path: '/images/load?quiet=1', headers: { 'Content-Type': 'application/x-tar' }, body: body() });
+    expect(response.status).toBe(200);
+    expect((await readAll(response.body)).toString()).toBe('ok');
+    const text = received.toString('latin1');
+    const headEnd = text.indexOf('\r\n\r\n');
+    expect(text.slice(0, headEnd)).toMatch(/^POST \/images\/load\?quiet=1 HTTP\/1\.1\r\n[\s\S]*Content-Type: application\/x-tar\r\n[\s\S]*Transfer-Encoding: chunked$/);
+    let at = headEnd + 4;
+    const decoded: Buffer[] = [];
+    for (;;) {
+      const lineEnd = received.indexOf('\r\n', at);
+      const size = Number.parseInt(received.subarray(at, lineEnd).toString('latin1'), 16);
+      at = lineEnd + 2;
+      if (size === 0) break;
+      decoded.push(received.subarray(at, at + size));
+      at += size + 2;
+    }
+    expect(Buffer.concat(decoded).equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  it('fails with the body source\'s own error', async () => {
+    const quiet = await rawServer(() => undefined);
+    const failing = async function* (): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('start');
+      await Promise.resolve();
+      throw new Error('layer 2 failed verification');
+    };
+    await expect(request(parseDockerHost(quiet), { method: 'POST', path: '/x', body: failing() })).rejects.toThrow('layer 2 failed verification');
+  });
+
+  it('marks a failure to connect as one, and a connection broken later as not', async () => {
+    const missing = join(await temp.make(), 'none.sock');
+    const refused = await request(parseDockerHost(`unix://${missing}`), { method: 'GET', path: '/x' }).catch((error: unknown) => error);
+    expect(failedToConnect(refused)).toBe(true);
+    const breaking = await rawServer((socket) => void socket.destroy());
+    const broken = await request(parseDockerHost(breaking), { method: 'GET', path: '/x' }).catch((error: unknown) => error);
+    expect(broken).toBeInstanceOf(Error);
+    expect(failedToConnect(broken)).toBe(false);
   });
 });
