@@ -22,8 +22,15 @@ export interface LayerBlob {
  * Takes a layer's bytes as they stream out of the archive and stores them.
  * `digest` is known when the archive names the blob by digest (OCI layouts).
  * Each chunk is valid only until the next is asked for: copy what you keep.
+ * It resolves once it has consumed the body; with a PendingLayer, storing
+ * it may go on while the next layer streams.
  */
-export type LayerSink = (body: AsyncIterable<Buffer>, kind: Exclude<ContentKind, 'json'>, digest: Digest | undefined) => Promise<LayerBlob>;
+export type LayerSink = (body: AsyncIterable<Buffer>, kind: Exclude<ContentKind, 'json'>, digest: Digest | undefined) => Promise<LayerBlob | PendingLayer>;
+
+/** A layer whose body the sink has consumed, still being stored (hashed, moved into place). */
+export interface PendingLayer {
+  pending: Promise<LayerBlob>;
+}
 
 export interface ArchiveImage {
   /** The config exactly as the archive holds it: its digest is the image id. */
@@ -77,7 +84,7 @@ function parseJsonEntry(files: Map<string, Buffer>, path: string, what: string):
  */
 export async function readImageArchive(source: AsyncIterable<Uint8Array>, sink: LayerSink): Promise<ArchiveImage[]> {
   const files = new Map<string, Buffer>();
-  const layers = new Map<string, LayerBlob>();
+  const pending = new Map<string, Promise<LayerBlob>>();
   let entries = 0;
   for await (const entry of readTar(source)) {
     if (++entries > MAX_ENTRIES) throw new LimitExceededError(`The image archive has more than ${MAX_ENTRIES} entries.`);
@@ -91,8 +98,13 @@ export async function readImageArchive(source: AsyncIterable<Uint8Array>, sink: 
       continue;
     }
     const known = BLOB_PATH.exec(path);
-    layers.set(path, await sink(all, kind, known === null ? undefined : `sha256:${known[1]}`));
+    const result = await sink(all, kind, known === null ? undefined : `sha256:${known[1]}`);
+    const stored = 'pending' in result ? result.pending : Promise.resolve(result);
+    stored.catch(() => undefined); // awaited below, once the archive is read
+    pending.set(path, stored);
   }
+  const layers = new Map<string, LayerBlob>();
+  for (const [path, stored] of pending) layers.set(path, await stored);
   if (files.has('manifest.json')) return legacyImages(files, layers);
   if (files.has('index.json')) return ociImages(files, layers);
   throw malformed('it has neither manifest.json (docker save) nor index.json (OCI layout)');

@@ -139,10 +139,16 @@ function layerSink(writer: BundleWriter, compression: Compression, signal: Abort
       return { ...stored, mediaType, uncompressedSize: kind === 'tar' ? stored.size : undefined };
     }
     let uncompressedSize = 0;
-    const stored = await writer.writeBlobWith(async (path) => {
+    let consumed = (): void => undefined;
+    const bodyDone = new Promise<void>((resolve) => (consumed = resolve));
+    const stored = writer.writeBlobWith(async (path) => {
       uncompressedSize = await compressToFile(body, path, compression, signal);
+      consumed();
     });
-    return { ...stored, mediaType: layerMediaType(compression), uncompressedSize } satisfies LayerBlob;
+    // The store hashes the file it wrote while the next layer streams.
+    await Promise.race([bodyDone, stored]);
+    const pending = stored.then((blob): LayerBlob => ({ ...blob, mediaType: layerMediaType(compression), uncompressedSize }));
+    return { pending };
   };
 }
 
