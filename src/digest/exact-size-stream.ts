@@ -20,17 +20,26 @@ export class ExactSizeStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.count += chunk.length;
-    callback(this.count > this.size ? this.error(`more than ${this.size}`) : null, chunk);
+    callback(this.count > this.size ? this.tooLong() : null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    callback(this.count === this.size ? null : this.error(String(this.count)));
+    callback(this.count === this.size ? null : this.tooShort(this.count));
   }
 
-  private error(found: string): BlobSizeMismatchError {
-    return new BlobSizeMismatchError(`${this.label} has the wrong size: expected ${this.size} bytes, found ${found}.`, {
-      hint: 'The bundle records another size for this layer than it holds. Export the bundle again.',
-      details: { expectedSize: this.size },
-    });
+  private tooLong(): BlobSizeMismatchError {
+    return wrongSize(this.label, this.size, `more than ${this.size}`);
   }
+
+  private tooShort(count: number): BlobSizeMismatchError {
+    return wrongSize(this.label, this.size, String(count));
+  }
+}
+
+/** The error for a stream of another length than recorded; `found` says what was found. */
+export function wrongSize(label: string, size: number, found: string): BlobSizeMismatchError {
+  return new BlobSizeMismatchError(`${label} has the wrong size: expected ${size} bytes, found ${found}.`, {
+    hint: 'The bundle records another size for this layer than it holds. Export the bundle again.',
+    details: { expectedSize: size },
+  });
 }

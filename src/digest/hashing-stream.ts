@@ -60,15 +60,7 @@ export class HashingStream extends Transform {
       return;
     }
     if (this.result !== expected.digest) {
-      callback(
-        new BlobDigestMismatchError(
-          `Blob ${expected.label ?? expected.digest} was altered: expected digest ${expected.digest}, found ${this.result}.`,
-          {
-            hint: 'The bundle in the store is not what the producer wrote. Export it again; if it recurs, the store is being tampered with.',
-            details: { expected: expected.digest, actual: this.result },
-          },
-        ),
-      );
+      callback(digestMismatch(expected, this.result));
       return;
     }
     callback();
@@ -76,13 +68,22 @@ export class HashingStream extends Transform {
 
   private sizeError(): BlobSizeMismatchError {
     const expected = this.expected!;
-    const found = this.count > expected.size ? `more than ${expected.size}` : `${this.count}`;
-    return new BlobSizeMismatchError(
-      `Blob ${expected.label ?? expected.digest} has the wrong size: expected ${expected.size} bytes, found ${found}.`,
-      {
-        hint: 'The blob was truncated or replaced after export. Export the bundle again.',
-        details: { digest: expected.digest, expectedSize: expected.size },
-      },
-    );
+    return sizeMismatch(expected, this.count > expected.size ? `more than ${expected.size}` : `${this.count}`);
   }
+}
+
+/** The error for a blob whose content hashes to another digest than recorded. */
+export function digestMismatch(expected: ExpectedBlob, actual: Digest): BlobDigestMismatchError {
+  return new BlobDigestMismatchError(`Blob ${expected.label ?? expected.digest} was altered: expected digest ${expected.digest}, found ${actual}.`, {
+    hint: 'The bundle in the store is not what the producer wrote. Export it again; if it recurs, the store is being tampered with.',
+    details: { expected: expected.digest, actual },
+  });
+}
+
+/** The error for a blob of another size than recorded; `found` says what was found. */
+export function sizeMismatch(expected: ExpectedBlob, found: string): BlobSizeMismatchError {
+  return new BlobSizeMismatchError(`Blob ${expected.label ?? expected.digest} has the wrong size: expected ${expected.size} bytes, found ${found}.`, {
+    hint: 'The blob was truncated or replaced after export. Export the bundle again.',
+    details: { digest: expected.digest, expectedSize: expected.size },
+  });
 }

@@ -2,10 +2,12 @@ import { PassThrough, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { layerCompression } from '../bundle/media-types.ts';
 import type { Descriptor } from '../bundle/model.ts';
-import { decompressor } from '../compression/codecs.ts';
+import { decompressor, zstdCommandAvailable } from '../compression/codecs.ts';
+import { zstdDecompressFile } from '../compression/decompress-file.ts';
+import { hashFile } from '../digest/hash-file.ts';
 import { digestHex, type Digest } from '../digest/digest.ts';
-import { ExactSizeStream } from '../digest/exact-size-stream.ts';
-import { HashingStream } from '../digest/hashing-stream.ts';
+import { ExactSizeStream, wrongSize } from '../digest/exact-size-stream.ts';
+import { HashingStream, digestMismatch, sizeMismatch } from '../digest/hashing-stream.ts';
 import { MalformedBundleError, describeCause, isHandoverError } from '../errors.ts';
 import type { TarFile } from '../archive/tar/tar-writer.ts';
 import type { BundleSource } from '../store/store.ts';
@@ -22,6 +24,10 @@ import { partialConfig } from './partial-image.ts';
  */
 async function* verifiedLayer(source: BundleSource, layer: Descriptor, size: number | undefined, label: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
   const compression = layerCompression(layer.mediaType) ?? 'none';
+  if (compression === 'zstd' && size !== undefined && source.blobFile !== undefined && zstdCommandAvailable(process.env)) {
+    yield* zstdLayerFromFile(await source.blobFile(layer.digest), layer, size, label, onBytes);
+    return;
+  }
   const stages: Transform[] = [new HashingStream({ digest: layer.digest, size: layer.size, label })];
   if (compression !== 'none' && size !== undefined) stages.push(decompressor(compression), new ExactSizeStream(size, `${label} (uncompressed)`));
   const blob = await source.openBlob(layer.digest);
@@ -43,6 +49,42 @@ async function* verifiedLayer(source: BundleSource, layer: Descriptor, size: num
   } finally {
     if (!out.readableEnded) out.destroy();
   }
+}
+
+/**
+ * The same for a zstd layer kept in a file, through the zstd command: the
+ * file is hashed while zstd decompresses it, and the layer ends only once
+ * both agree with the record, so the engine never gets a layer whose blob
+ * does not match. Each chunk is valid until the next is asked for.
+ */
+async function* zstdLayerFromFile(path: string, layer: Descriptor, size: number, label: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+  const expected = { digest: layer.digest, size: layer.size, label };
+  const hashed = hashFile(path);
+  hashed.catch(() => undefined); // awaited below
+  const checked = async (): Promise<void> => {
+    const actual = await hashed;
+    if (actual.size !== expected.size) throw sizeMismatch(expected, String(actual.size));
+    if (actual.digest !== expected.digest) throw digestMismatch(expected, actual.digest);
+  };
+  let count = 0;
+  try {
+    for await (const chunk of zstdDecompressFile(path)) {
+      count += chunk.length;
+      if (count > size) throw wrongSize(`${label} (uncompressed)`, size, `more than ${size}`);
+      onBytes(chunk.length);
+      yield chunk;
+    }
+  } catch (error) {
+    // A blob that is not what was recorded explains a failed decompression best.
+    await checked();
+    if (isHandoverError(error)) throw error;
+    throw new MalformedBundleError(`${label} matches its digest but cannot be decompressed: ${describeCause(error)}.`, {
+      hint: 'The producer wrote a damaged layer. Export the image again.',
+      cause: error,
+    });
+  }
+  await checked();
+  if (count !== size) throw wrongSize(`${label} (uncompressed)`, size, String(count));
 }
 
 /**

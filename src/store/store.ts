@@ -58,6 +58,8 @@ export interface BundleSource {
   readIndex(): Promise<Uint8Array>;
   /** The raw bytes of a blob, unverified: callers hash them as they stream. */
   openBlob(digest: Digest): Promise<Readable>;
+  /** For a source kept in files: the path of a blob (a regular file inside the bundle), unverified. */
+  blobFile?(digest: Digest): Promise<string>;
   /** Releases what reading needed (a downloaded copy, open handles). */
   close(): Promise<void>;
 }

@@ -83,6 +83,10 @@ export class LayoutSource implements BundleSource {
   }
 
   async openBlob(digest: Digest): Promise<Readable> {
+    return createReadStream(await this.blobFile(digest), { highWaterMark: 1024 * 1024 });
+  }
+
+  async blobFile(digest: Digest): Promise<string> {
     const path = blobPath(this.location, digest);
     let stats;
     try {
@@ -101,7 +105,7 @@ export class LayoutSource implements BundleSource {
         hint: 'A bundle holds plain files only; a link or device there could read from outside it. Export the bundle again.',
       });
     }
-    return createReadStream(path, { highWaterMark: 1024 * 1024 });
+    return path;
   }
 
   async close(): Promise<void> {

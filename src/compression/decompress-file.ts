@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readPooledSocket } from '../io/pooled-socket-reader.ts';
+
+/**
+ * Decompresses a zstd file with the zstd command, whose output comes back
+ * over a unix socket read into reused buffers: neither the compressed nor
+ * the decompressed bytes cost this process an allocation. (A child's stdout
+ * pipe cannot be read that way; a connected socket can, and the child writes
+ * to it as to any stdout.) The socket lives in a private directory, so no
+ * other user can connect to it. Each chunk is valid until the next is asked
+ * for; the stream fails if zstd does.
+ */
+export async function* zstdDecompressFile(path: string): AsyncGenerator<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'handover-'));
+  const server = createServer();
+  let reader: ReturnType<typeof readPooledSocket> | undefined;
+  let peer: Socket;
+  try {
+    const socketPath = join(dir, 'out');
+    server.listen(socketPath);
+    await once(server, 'listening');
+    const accepted = once(server, 'connection') as Promise<[Socket]>;
+    reader = readPooledSocket(socketPath);
+    [peer] = await accepted;
+  } catch (error) {
+    reader?.socket.destroy();
+    throw error;
+  } finally {
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  const child = spawn('zstd', ['-d', '-c', '-q', '--no-progress', path], { stdio: ['ignore', peer, 'pipe'] });
+  peer.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2000);
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+  exited.catch(() => undefined);
+  try {
+    yield* reader.chunks;
+    const code = await exited;
+    if (code !== 0) throw new Error(`zstd -d exited with status ${code ?? 'none'}${stderr === '' ? '' : `: ${stderr.trim()}`}`);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    reader.socket.destroy();
+  }
+}
