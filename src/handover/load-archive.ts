@@ -141,12 +141,20 @@ function manifestOf(entries: Array<{ Config: string; Layers: string[] }>): Buffe
 
 /**
  * Plans the loads that bring the bundle's images into the engine. Layers
- * the engine holds are not sent. With `staged`, each missing layer but an
- * image's last comes in a load of its own, as a labelled partial image, so
- * the engine applies one layer while the next streams in; otherwise one
- * load carries everything.
+ * the engine holds are not sent. With `stepBytes`, layers come in several
+ * loads, bottom up, so the engine applies one while the next streams in:
+ * a load ends after the layer that brings its data to `stepBytes` (small
+ * layers ride together, as each load has a fixed cost), as a labelled
+ * partial image; an image's last layers come with the image itself.
+ * Without it one load carries everything.
  */
-export function planLoad(source: BundleSource, images: ResolvedImage[], presentChains: ReadonlySet<string>, staged: boolean, onBytes: (n: number) => void): LoadPlan {
+export function planLoad(
+  source: BundleSource,
+  images: ResolvedImage[],
+  presentChains: ReadonlySet<string>,
+  stepBytes: number | undefined,
+  onBytes: (n: number) => void,
+): LoadPlan {
   const steps: LoadStep[] = [];
   const single: TarFile[] = [];
   const singleEntries: Array<{ Config: string; Layers: string[] }> = [];
@@ -155,13 +163,19 @@ export function planLoad(source: BundleSource, images: ResolvedImage[], presentC
   const skipped = new Set<string>();
   let skippedBytes = 0;
   let totalBytes = 0;
+  // A layer the engine holds by the time it reads this load: it will not open the file.
   const standIn = (name: string): TarFile => ({ name, size: 0, content: () => [] });
+  const withStandIns = (files: TarFile[], paths: readonly string[]): TarFile[] => {
+    for (const name of paths) if (!files.some((f) => f.name === name)) files.push(standIn(name));
+    return files;
+  };
   for (const image of images) {
     const chains = chainIds(image.parsedConfig.diffIds);
     const paths = chains.map((chain) => `layers/${chain.slice('sha256:'.length)}.tar`);
     const label = image.entry.tags[0] ?? image.configDigest;
     const last = image.manifest.layers.length - 1;
-    const withData: TarFile[] = [];
+    let pending: TarFile[] = [];
+    let pendingBytes = 0;
     for (const [i, layer] of image.manifest.layers.entries()) {
       const chain = chains[i]!;
       if (presentChains.has(chain) && !skipped.has(chain)) {
@@ -172,27 +186,30 @@ export function planLoad(source: BundleSource, images: ResolvedImage[], presentC
       held.add(chain);
       const file = layerFile(source, layer, paths[i]!, `layer ${i + 1} of ${label}`, onBytes);
       totalBytes += file.size;
-      if (!staged || i === last) {
-        withData.push(file);
-        continue;
-      }
+      pending.push(file);
+      pendingBytes += file.size;
+      if (stepBytes === undefined || i === last || pendingBytes < stepBytes) continue;
       const partial = partialConfig(image.config, i + 1, image.configDigest);
       const configPath = `config/${digestHex(partial.digest)}.json`;
       steps.push({
-        files: [{ name: configPath, size: partial.bytes.length, content: () => [partial.bytes] }, ...paths.slice(0, i).map(standIn), file],
+        files: withStandIns([{ name: configPath, size: partial.bytes.length, content: () => [partial.bytes] }, ...pending], paths.slice(0, i + 1)),
         manifest: manifestOf([{ Config: configPath, Layers: paths.slice(0, i + 1) }]),
         partialImageId: partial.digest,
       });
+      pending = [];
+      pendingBytes = 0;
     }
     const configPath = `config/${digestHex(image.configDigest)}.json`;
     const config: TarFile = { name: configPath, size: image.config.length, content: () => [image.config] };
-    const files = staged ? [] : single;
-    if (!files.some((f) => f.name === configPath)) files.push(config);
-    for (const file of withData) files.push(file);
-    for (const name of paths) if (!files.some((f) => f.name === name)) files.push(standIn(name));
-    if (staged) steps.push({ files, manifest: manifestOf([{ Config: configPath, Layers: paths }]), partialImageId: undefined });
-    else singleEntries.push({ Config: configPath, Layers: paths });
+    if (stepBytes !== undefined) {
+      steps.push({ files: withStandIns([config, ...pending], paths), manifest: manifestOf([{ Config: configPath, Layers: paths }]), partialImageId: undefined });
+      continue;
+    }
+    if (!single.some((f) => f.name === configPath)) single.push(config);
+    single.push(...pending);
+    withStandIns(single, paths);
+    singleEntries.push({ Config: configPath, Layers: paths });
   }
-  if (!staged) steps.push({ files: single, manifest: manifestOf(singleEntries), partialImageId: undefined });
+  if (stepBytes === undefined) steps.push({ files: single, manifest: manifestOf(singleEntries), partialImageId: undefined });
   return { steps, totalBytes, skippedLayers: skipped.size, skippedBytes };
 }

@@ -11,6 +11,9 @@ import { PhaseClock, type PhaseTimings, type ProgressListener } from './progress
 import { runLoads } from './run-loads.ts';
 import { spentBufferCollector } from './spent-buffers.ts';
 
+/** A load of its own for every 32 MiB of layers: below that, a load's fixed cost outweighs the overlap. */
+export const DEFAULT_STEP_BYTES = 32 * 1024 * 1024;
+
 export interface LoadOptions {
   store: Store;
   engine: Engine;
@@ -21,6 +24,12 @@ export interface LoadOptions {
   requireTags?: readonly string[] | undefined;
   signal?: AbortSignal | undefined;
   onProgress?: ProgressListener | undefined;
+  /**
+   * Layer bytes after which a load ends and the next begins, overlapped, on
+   * engines with their own layer store (default 32 MiB; 1 gives every layer
+   * a load of its own).
+   */
+  stepBytes?: number | undefined;
 }
 
 export interface LoadedImage {
@@ -116,8 +125,8 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
     clock.start('stream');
     let read = 0;
     const spent = spentBufferCollector();
-    // A classic engine skips layers it holds, so it can take one layer per load, overlapped.
-    const plan = planLoad(source, bundle.images, present, classic, (n) => {
+    // A classic engine skips layers it holds, so it can take a layer (or a few small ones) per load, overlapped.
+    const plan = planLoad(source, bundle.images, present, classic ? (options.stepBytes ?? DEFAULT_STEP_BYTES) : undefined, (n) => {
       read += n;
       spent(n);
       options.onProgress?.({ phase: 'load', bytes: read, total: plan.totalBytes });

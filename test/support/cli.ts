@@ -17,11 +17,18 @@ class Capture extends Writable {
   }
 }
 
+/**
+ * Test images have small layers, which the default would load in one go:
+ * every layer gets a load of its own here, so the tests exercise the
+ * overlapped loads, their partial images and their clean-up.
+ */
+const STAGING = { HANDOVER_LOAD_STEP_BYTES: '1' };
+
 /** Runs the CLI in this process, as a user would call it, with its own environment. */
 export async function cli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): Promise<CliResult> {
   const stdout = new Capture();
   const stderr = new Capture();
-  const status = await main(args, { stdout, stderr, env: { PATH: process.env['PATH'], ...env }, cwd, signal: new AbortController().signal });
+  const status = await main(args, { stdout, stderr, env: { PATH: process.env['PATH'], ...STAGING, ...env }, cwd, signal: new AbortController().signal });
   return { status, stdout: stdout.text, stderr: stderr.text };
 }
 
@@ -37,7 +44,7 @@ export function json<T = Record<string, unknown>>(result: CliResult): T {
 /** Runs the built CLI (bin/handover.js) as a separate process. */
 export async function cliProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return await new Promise((resolve) => {
-    execFile(process.execPath, ['bin/handover.js', ...args], { env: { PATH: process.env['PATH'], ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['bin/handover.js', ...args], { env: { PATH: process.env['PATH'], ...STAGING, ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const status = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
       resolve({ status, stdout, stderr });
     });

@@ -1,3 +1,4 @@
+import { UsageError } from '../../errors.ts';
 import { loadBundle, type LoadResult } from '../../handover/load.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { flag, rejectPositionals, jsonOption, nameOption, openEngine, openStore, quietOption, storeOption, stringValue, stringValues, writeJson } from '../context.ts';
@@ -41,7 +42,11 @@ export const loadCommand: Command = {
 
 Every blob is hashed as it streams. Images are loaded untagged, checked on
 the engine (image id and layers), and only then tagged: a failed or
-interrupted load leaves each tag absent or on its previous image.`,
+interrupted load leaves each tag absent or on its previous image.
+
+Layers stream in several loads, overlapped, so the engine applies one while
+the next arrives; HANDOVER_LOAD_STEP_BYTES sets how many layer bytes one load
+carries at least (default 33554432; 1 gives every layer a load of its own).`,
   async run(args, io: CommandIO) {
     rejectPositionals(args, 'load', 'Name the bundle with --name NAME.');
     const json = flag(args, 'json');
@@ -54,6 +59,7 @@ interrupted load leaves each tag absent or on its previous image.`,
       requireTags: stringValues(args, 'require-tag'),
       signal: io.signal,
       onProgress: progress?.listener,
+      stepBytes: stepBytes(io.env),
     });
     progress?.done();
     if (json) writeJson(io, result);
@@ -61,3 +67,15 @@ interrupted load leaves each tag absent or on its previous image.`,
     return 0;
   },
 };
+
+/** HANDOVER_LOAD_STEP_BYTES: how many layer bytes one overlapped load carries (see loadBundle). */
+function stepBytes(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env['HANDOVER_LOAD_STEP_BYTES'];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (!/^[1-9][0-9]{0,15}$/.test(raw.trim())) {
+    throw new UsageError(`Expected HANDOVER_LOAD_STEP_BYTES as a whole number of bytes above 0, found '${raw}'.`, {
+      hint: 'Unset it for the default (33554432, 32 MiB), or set 1 to give every layer a load of its own.',
+    });
+  }
+  return Number(raw.trim());
+}

@@ -139,6 +139,17 @@ describe('usage errors', () => {
     expect(run.stderr).toContain("'nothing'");
   });
 
+  it('load with a HANDOVER_LOAD_STEP_BYTES that is not a positive whole number exits 2 before touching the engine', async () => {
+    for (const value of ['lots', '0', '-5', '1.5']) {
+      env['HANDOVER_LOAD_STEP_BYTES'] = value;
+      const result = await handover('load', '--json');
+      expect(result.status, value).toBe(2);
+      const parsed = JSON.parse(result.stdout) as JsonError;
+      expect(parsed.error.code).toBe('USAGE');
+      expect(parsed.error.message).toContain(`found '${value}'`);
+    }
+  });
+
   it('load and ls refuse positional arguments', async () => {
     expect((await handover('load', 'docker-image')).status).toBe(2);
     expect((await handover('ls', 'x')).status).toBe(2);

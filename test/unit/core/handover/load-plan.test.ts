@@ -48,7 +48,7 @@ describe('planLoad', () => {
   it('staged: one load per missing layer, each a labelled partial image, the last the image itself', () => {
     const app = image('charon:local', [1, 2, 3]);
     const chains = chainIds(app.parsedConfig.diffIds).map(layerPath);
-    const plan = planLoad(source, [app], new Set(), true, () => undefined);
+    const plan = planLoad(source, [app], new Set(), 1, () => undefined);
     expect(plan.steps).toHaveLength(3);
     expect(plan.totalBytes).toBe(6000);
     expect(plan.skippedLayers).toBe(0);
@@ -64,7 +64,7 @@ describe('planLoad', () => {
     });
     expect(second).toEqual({
       manifest: [{ Config: config(partial2.digest), Layers: chains.slice(0, 2), RepoTags: null }],
-      files: [[config(partial2.digest), partial2.bytes.length], [chains[0], 0], [chains[1], 2000]],
+      files: [[config(partial2.digest), partial2.bytes.length], [chains[1], 2000], [chains[0], 0]],
     });
     expect(last).toEqual({
       manifest: [{ Config: config(app.configDigest), Layers: chains, RepoTags: null }],
@@ -77,14 +77,14 @@ describe('planLoad', () => {
     const app = image('app:1', [1, 2, 3, 4]);
     const present = new Set(chainIds(base.parsedConfig.diffIds).slice(0, 1));
 
-    const staged = planLoad(source, [base, app], present, true, () => undefined);
+    const staged = planLoad(source, [base, app], present, 1, () => undefined);
     expect(staged.skippedLayers).toBe(1);
     expect(staged.skippedBytes).toBe(100);
     expect(staged.totalBytes).toBe(2000 + 3000 + 4000);
     // base: its last layer with the image; app: a partial for layer 3, then layer 4 with the image.
     expect(staged.steps.map((s) => s.files.filter((f) => f.size > 0 && f.name.startsWith('layers/')).map((f) => f.size))).toEqual([[2000], [3000], [4000]]);
 
-    const single = planLoad(source, [base, app], present, false, () => undefined);
+    const single = planLoad(source, [base, app], present, undefined, () => undefined);
     expect(single.steps).toHaveLength(1);
     const names = single.steps[0]!.files.map((f) => f.name);
     expect(new Set(names).size).toBe(names.length);
@@ -92,7 +92,27 @@ describe('planLoad', () => {
     expect((JSON.parse(single.steps[0]!.manifest.toString('utf8')) as unknown[]).length).toBe(2);
     expect(single.steps[0]!.partialImageId).toBeUndefined();
   });
+  it('lets small layers ride together: a load ends once its layers reach the step size', () => {
+    const app = image('charon:local', [1, 2, 3, 4, 5]);
+    const chains = chainIds(app.parsedConfig.diffIds).map(layerPath);
+    // Uncompressed sizes 1000..5000; a load ends once it carries 3500 bytes or more.
+    const plan = planLoad(source, [app], new Set(), 3500, () => undefined);
+    const data = plan.steps.map((s) => s.files.filter((f) => f.size > 0 && f.name.startsWith('layers/')).map((f) => f.size));
+    expect(data).toEqual([[1000, 2000, 3000], [4000], [5000]]);
+    expect(plan.steps.map((s) => (JSON.parse(s.manifest.toString('utf8')) as Array<{ Layers: string[] }>)[0]!.Layers)).toEqual([
+      chains.slice(0, 3),
+      chains.slice(0, 4),
+      chains,
+    ]);
+    expect(plan.steps.map((s) => s.partialImageId === undefined)).toEqual([false, false, true]);
+    // Every load names each layer below its top once, with data or as an empty stand-in.
+    for (const step of plan.steps) {
+      const names = step.files.map((f) => f.name).filter((n) => n.startsWith('layers/'));
+      expect(new Set(names).size).toBe(names.length);
+    }
+  });
 });
+
 
 describe('partialConfig', () => {
   it('keeps the first layers, their history (empty entries between included) and the labels, and adds its own', () => {
