@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { BufferPool } from '../io/buffer-pool.ts';
+import { PooledChunks, pooledOnRead } from '../io/pooled-chunks.ts';
 import type { EngineEndpoint } from './docker-host.ts';
 
 /**
@@ -15,8 +15,6 @@ export interface PooledResponse {
   close(error?: Error): void;
 }
 
-const BUFFERS = 8;
-const BUFFER_SIZE = 256 * 1024;
 const MAX_HEAD_BYTES = 64 * 1024;
 
 class ProtocolError extends Error {
@@ -174,78 +172,39 @@ function written(socket: Socket, parts: Array<string | Uint8Array>): Promise<voi
 export async function request(target: EngineEndpoint, options: RequestOptions): Promise<PooledResponse> {
   const { signal } = options;
   signal?.throwIfAborted();
-  const pool = new BufferPool(BUFFERS, BUFFER_SIZE);
   const parser = new ResponseParser();
-  const queue: Array<{ view: Buffer; owner: Buffer }> = [];
-  let current: Buffer | undefined;
-  let failure: Error | undefined;
-  let ended = false;
-  let paused = false;
+  const body = new PooledChunks();
   let connected = false;
-  let waiting: (() => void) | undefined;
   let headSettled = false;
   let settleHead: { resolve: () => void; reject: (error: Error) => void } | undefined;
   const headArrived = new Promise<void>((resolve, reject) => (settleHead = { resolve, reject }));
   headArrived.catch(() => undefined);
 
-  const wake = (): void => {
-    const resume = waiting;
-    waiting = undefined;
-    resume?.();
-  };
   const fail = (error: Error): void => {
     if (!connected) beforeConnect.add(error);
-    failure ??= error;
     if (!headSettled) {
       headSettled = true;
       settleHead?.reject(error);
     }
-    wake();
+    body.fail(error);
   };
-
   parser.onHead = () => {
     headSettled = true;
     settleHead?.resolve();
   };
-  parser.onBody = (view, owner) => {
-    if (view.length === 0) return;
-    pool.use(owner);
-    queue.push({ view, owner });
-  };
+  parser.onBody = (view, owner) => body.push(view, owner);
+  // A whole response wins over a broken pipe: the engine answered before reading all it was sent.
+  body.complete = () => parser.done || (parser.untilClose && body.ended && body.failure === undefined);
 
   const where = target.kind === 'unix' ? { path: target.socketPath } : { host: target.host, port: target.port };
-  const socket: Socket = connect({
-    ...where,
-    onread: {
-      buffer: () => pool.reserve(),
-      callback: (bytes: number, buffer: Uint8Array) => {
-        const owner = buffer as Buffer;
-        pool.filled(owner);
-        try {
-          parser.feed(owner.subarray(0, bytes), owner);
-        } catch (error) {
-          socket.destroy(error as Error);
-        }
-        pool.release(owner);
-        wake();
-        // net reserves the next read's buffer right after this, paused or not: keep one for it.
-        paused = pool.available <= 1;
-        return !paused;
-      },
-    },
-  });
+  const { onread, attach } = pooledOnRead(body, (bytes, owner) => parser.feed(bytes, owner));
+  const socket: Socket = connect({ ...where, onread });
+  attach(socket);
   socket.once('connect', () => (connected = true));
-  pool.onFree = () => {
-    if (paused && !socket.destroyed) {
-      paused = false;
-      socket.resume();
-    }
-  };
   socket.on('error', fail);
   const closed = (): void => {
-    ended = true;
     if (!parser.done && !parser.untilClose) fail(new ProtocolError('the engine closed the connection before the response was complete'));
-    wake();
+    body.end();
   };
   socket.on('end', closed);
   socket.on('close', closed);
@@ -253,46 +212,9 @@ export async function request(target: EngineEndpoint, options: RequestOptions): 
     socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
   };
   signal?.addEventListener('abort', abort, { once: true });
-
-  const releaseCurrent = (): void => {
-    if (current !== undefined) pool.release(current);
-    current = undefined;
-  };
-  const finish = (): void => {
+  body.onFinish = () => {
     signal?.removeEventListener('abort', abort);
-    releaseCurrent();
-    for (const item of queue.splice(0)) pool.release(item.owner);
     socket.destroy();
-  };
-
-  const body: AsyncIterableIterator<Buffer> = {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    async next(): Promise<IteratorResult<Buffer>> {
-      releaseCurrent();
-      for (;;) {
-        const item = queue.shift();
-        if (item !== undefined) {
-          current = item.owner;
-          return { done: false, value: item.view };
-        }
-        // A whole response wins over a broken pipe: the engine answered before reading all it was sent.
-        if (parser.done || (parser.untilClose && ended && failure === undefined)) {
-          finish();
-          return { done: true, value: undefined };
-        }
-        if (failure !== undefined) {
-          finish();
-          throw failure;
-        }
-        await new Promise<void>((resolve) => (waiting = resolve));
-      }
-    },
-    return(): Promise<IteratorResult<Buffer>> {
-      finish();
-      return Promise.resolve({ done: true, value: undefined });
-    },
   };
 
   const headers = Object.entries({ Host: 'docker', 'User-Agent': 'image-handover', Connection: 'close', ...options.headers });
@@ -308,8 +230,8 @@ export async function request(target: EngineEndpoint, options: RequestOptions): 
   } catch (error) {
     // A failure of the body's own source (a blob failing verification) is the cause to report.
     if (!bodyFailures.has(error as object) && parser.status !== 0) return { ...response, status: parser.status };
-    finish();
-    throw bodyFailures.has(error as object) ? error : (failure ?? error);
+    void body.return();
+    throw bodyFailures.has(error as object) ? error : (body.failure ?? error);
   }
   return { ...response, status: parser.status };
 }
