@@ -16,7 +16,8 @@ import { readPooledSocket } from '../io/pooled-socket-reader.ts';
  * for; the stream fails if zstd does.
  */
 export async function* zstdDecompressFile(path: string): AsyncGenerator<Buffer> {
-  const dir = await mkdtemp(join(tmpdir(), 'handover-'));
+  // A unix socket path has room for about 100 bytes; a long TMPDIR would not leave enough.
+  const dir = await mkdtemp(join(tmpdir().length > 80 ? '/tmp' : tmpdir(), 'handover-'));
   const server = createServer();
   let reader: ReturnType<typeof readPooledSocket> | undefined;
   let peer: Socket;
