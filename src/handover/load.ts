@@ -6,7 +6,7 @@ import { parseBundleName } from '../store/bundle-name.ts';
 import type { Store } from '../store/store.ts';
 import { resolveBundle, type ResolvedImage } from './bundle-reader.ts';
 import { chainsOnEngine } from './engine-layers.ts';
-import { planLoad } from './load-archive.ts';
+import { planLoad } from './load-plan.ts';
 import { PhaseClock, type PhaseTimings, type ProgressListener } from './progress.ts';
 import { runLoads } from './run-loads.ts';
 import { spentBufferCollector } from './spent-buffers.ts';

@@ -1,6 +1,6 @@
 import { writeTar, type TarFile } from '../archive/tar/tar-writer.ts';
 import type { Engine } from '../engine/engine.ts';
-import type { LoadStep } from './load-archive.ts';
+import type { LoadStep } from './load-plan.ts';
 
 /**
  * Runs the planned loads in order, overlapping them: a load's layer streams

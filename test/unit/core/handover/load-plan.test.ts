@@ -6,7 +6,7 @@ import type { Descriptor } from '../../../../src/bundle/model.ts';
 import { sha256Digest, type Digest } from '../../../../src/digest/digest.ts';
 import type { ResolvedImage } from '../../../../src/handover/bundle-reader.ts';
 import { chainIds } from '../../../../src/handover/engine-layers.ts';
-import { planLoad, type LoadStep } from '../../../../src/handover/load-archive.ts';
+import { planLoad, type LoadStep } from '../../../../src/handover/load-plan.ts';
 import { PARTIAL_IMAGE_LABEL, partialConfig } from '../../../../src/handover/partial-image.ts';
 import type { BundleSource } from '../../../../src/store/store.ts';
 
