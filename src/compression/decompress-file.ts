@@ -12,10 +12,12 @@ import { readPooledSocket } from '../io/pooled-socket-reader.ts';
  * the decompressed bytes cost this process an allocation. (A child's stdout
  * pipe cannot be read that way; a connected socket can, and the child writes
  * to it as to any stdout.) The socket lives in a private directory, so no
- * other user can connect to it. Each chunk is valid until the next is asked
- * for; the stream fails if zstd does.
+ * other user can connect to it. Resolves once zstd runs, failing when the
+ * socket cannot be made (callers may decompress otherwise); each chunk of
+ * the stream is valid until the next is asked for, and the stream fails if
+ * zstd does.
  */
-export async function* zstdDecompressFile(path: string): AsyncGenerator<Buffer> {
+export async function startZstdDecompression(path: string): Promise<AsyncGenerator<Buffer>> {
   // A unix socket path has room for about 100 bytes; a long TMPDIR would not leave enough.
   const dir = await mkdtemp(join(tmpdir().length > 80 ? '/tmp' : tmpdir(), 'handover-'));
   const server = createServer();
@@ -46,12 +48,20 @@ export async function* zstdDecompressFile(path: string): AsyncGenerator<Buffer> 
     child.once('close', (code) => resolve(code));
   });
   exited.catch(() => undefined);
-  try {
-    yield* reader.chunks;
-    const code = await exited;
-    if (code !== 0) throw new Error(`zstd -d exited with status ${code ?? 'none'}${stderr === '' ? '' : `: ${stderr.trim()}`}`);
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    reader.socket.destroy();
-  }
+  const { chunks, socket } = reader;
+  return (async function* () {
+    try {
+      yield* chunks;
+      const code = await exited;
+      if (code !== 0) throw new Error(`zstd -d exited with status ${code ?? 'none'}${stderr === '' ? '' : `: ${stderr.trim()}`}`);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      socket.destroy();
+    }
+  })();
+}
+
+/** startZstdDecompression as one stream. */
+export async function* zstdDecompressFile(path: string): AsyncGenerator<Buffer> {
+  yield* await startZstdDecompression(path);
 }

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { layerCompression } from '../bundle/media-types.ts';
 import type { Descriptor } from '../bundle/model.ts';
 import { decompressor, zstdCommandAvailable } from '../compression/codecs.ts';
-import { zstdDecompressFile } from '../compression/decompress-file.ts';
+import { startZstdDecompression } from '../compression/decompress-file.ts';
 import { hashFile } from '../digest/hash-file.ts';
 import { ExactSizeStream, wrongSize } from '../digest/exact-size-stream.ts';
 import { HashingStream, digestMismatch, sizeMismatch } from '../digest/hashing-stream.ts';
@@ -20,8 +20,13 @@ import type { BundleSource } from '../store/store.ts';
 export async function* verifiedLayer(source: BundleSource, layer: Descriptor, size: number | undefined, label: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
   const compression = layerCompression(layer.mediaType) ?? 'none';
   if (compression === 'zstd' && size !== undefined && source.blobFile !== undefined && zstdCommandAvailable(process.env)) {
-    yield* zstdLayerFromFile(await source.blobFile(layer.digest), layer, size, label, onBytes);
-    return;
+    const path = await source.blobFile(layer.digest);
+    // Without a private socket (an unusable TMPDIR) the layer is decompressed in process instead.
+    const chunks = await startZstdDecompression(path).catch(() => undefined);
+    if (chunks !== undefined) {
+      yield* zstdLayerFromFile(path, chunks, layer, size, label, onBytes);
+      return;
+    }
   }
   const stages: Transform[] = [new HashingStream({ digest: layer.digest, size: layer.size, label })];
   if (compression !== 'none' && size !== undefined) stages.push(decompressor(compression), new ExactSizeStream(size, `${label} (uncompressed)`));
@@ -52,7 +57,7 @@ export async function* verifiedLayer(source: BundleSource, layer: Descriptor, si
  * both agree with the record, so the engine never gets a layer whose blob
  * does not match. Each chunk is valid until the next is asked for.
  */
-async function* zstdLayerFromFile(path: string, layer: Descriptor, size: number, label: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+async function* zstdLayerFromFile(path: string, decompressed: AsyncGenerator<Buffer>, layer: Descriptor, size: number, label: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
   const expected = { digest: layer.digest, size: layer.size, label };
   const hashed = hashFile(path);
   hashed.catch(() => undefined); // awaited below
@@ -63,7 +68,7 @@ async function* zstdLayerFromFile(path: string, layer: Descriptor, size: number,
   };
   let count = 0;
   try {
-    for await (const chunk of zstdDecompressFile(path)) {
+    for await (const chunk of decompressed) {
       count += chunk.length;
       if (count > size) throw wrongSize(`${label} (uncompressed)`, size, `more than ${size}`);
       onBytes(chunk.length);
