@@ -3,7 +3,6 @@ import { constants, createGunzip, createGzip, createZstdCompress, createZstdDeco
 import type { Duplex, Transform } from 'node:stream';
 import type { Compression } from '../bundle/media-types.ts';
 import { FixedChunks } from './fixed-chunks.ts';
-import { ProcessTransform } from './process-transform.ts';
 
 /** zstd level 3: the expert shell pipeline's choice, near gzip -9's ratio at many times the speed. */
 export const ZSTD_LEVEL = 3;
@@ -29,10 +28,9 @@ export function zstdCommandAvailable(env: NodeJS.ProcessEnv): boolean {
   return zstdCommand;
 }
 
-/** The stages that compress a layer, in order. */
-export function compressionStages(compression: Exclude<Compression, 'none'>, env: NodeJS.ProcessEnv = process.env): Duplex[] {
+/** The in-process stages that compress a layer, in order (the zstd command is run by compressToFile). */
+export function compressionStages(compression: Exclude<Compression, 'none'>): Duplex[] {
   if (compression === 'gzip') return [new FixedChunks(COMPRESS_INPUT_CHUNK), createGzip({ level: 6, chunkSize: CHUNK })];
-  if (zstdCommandAvailable(env)) return [new ProcessTransform('zstd', ZSTD_ARGS)];
   return [
     new FixedChunks(COMPRESS_INPUT_CHUNK),
     createZstdCompress({ chunkSize: CHUNK, params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }),

@@ -6,6 +6,7 @@ import { copyChunks } from '../archive/copy-chunks.ts';
 import { pipeline } from 'node:stream/promises';
 import type { Compression } from '../bundle/media-types.ts';
 import { ByteCounter } from '../handover/byte-counter.ts';
+import { childExit } from './child-exit.ts';
 import { ZSTD_ARGS, compressionStages, zstdCommandAvailable } from './codecs.ts';
 
 /**
@@ -45,23 +46,7 @@ async function zstdToFile(source: AsyncIterable<Buffer>, path: string, signal: A
   } finally {
     await file.close();
   }
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-2000);
-  });
-  const exited = new Promise<void>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, exitSignal) => {
-      if (code === 0) {
-        resolve();
-        return;
-      }
-      const how = code === null ? `signal ${exitSignal ?? '?'}` : `status ${code}`;
-      const error: NodeJS.ErrnoException = new Error(`zstd exited with ${how}${stderr === '' ? '' : `: ${stderr.trim()}`}`);
-      if (/No space left on device/i.test(stderr)) error.code = 'ENOSPC';
-      reject(error);
-    });
-  });
+  const exited = childExit(child, 'zstd');
   child.stdin.on('error', () => undefined); // surfaces through the awaited write
   let bytes = 0;
   try {

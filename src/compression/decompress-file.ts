@@ -5,6 +5,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPooledSocket } from '../io/pooled-socket-reader.ts';
+import { childExit } from './child-exit.ts';
 
 /**
  * Decompresses a zstd file with the zstd command, whose output comes back
@@ -39,29 +40,15 @@ export async function startZstdDecompression(path: string): Promise<AsyncGenerat
   }
   const child = spawn('zstd', ['-d', '-c', '-q', '--no-progress', path], { stdio: ['ignore', peer, 'pipe'] });
   peer.destroy();
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-2000);
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve(code));
-  });
-  exited.catch(() => undefined);
+  const exited = childExit(child, 'zstd -d');
   const { chunks, socket } = reader;
   return (async function* () {
     try {
       yield* chunks;
-      const code = await exited;
-      if (code !== 0) throw new Error(`zstd -d exited with status ${code ?? 'none'}${stderr === '' ? '' : `: ${stderr.trim()}`}`);
+      await exited;
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       socket.destroy();
     }
   })();
-}
-
-/** startZstdDecompression as one stream. */
-export async function* zstdDecompressFile(path: string): AsyncGenerator<Buffer> {
-  yield* await startZstdDecompression(path);
 }

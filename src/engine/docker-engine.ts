@@ -116,7 +116,7 @@ export class DockerEngine implements Engine {
   }
 
   /**
-   * The save archive, read through a few reused buffers (see pooledGet): a
+   * The save archive, read through a few reused buffers (see the request of http-client.ts): a
    * chunk is valid until the next is asked for.
    */
   async saveImages(references: readonly string[], signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {

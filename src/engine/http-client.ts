@@ -266,8 +266,3 @@ async function sendBody(socket: Socket, body: AsyncIterable<Uint8Array>, answere
   }
   await written(socket, ['0\r\n\r\n']);
 }
-
-/** GET, its body read through pooled buffers. */
-export async function pooledGet(target: EngineEndpoint, path: string, signal?: AbortSignal): Promise<PooledResponse> {
-  return await request(target, { method: 'GET', path, signal });
-}

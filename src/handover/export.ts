@@ -14,7 +14,7 @@ import { familiarTag, isImageId, parseReference, parseTagReference, qualifiedTag
 import { parseBundleName } from '../store/bundle-name.ts';
 import type { BundleWriter, Store } from '../store/store.ts';
 import { countBytes } from './byte-counter.ts';
-import { spentBufferCollector } from './spent-buffers.ts';
+import { spentBufferCollector } from '../io/spent-buffers.ts';
 import { PhaseClock, type PhaseTimings, type ProgressListener } from './progress.ts';
 
 export interface ExportOptions {

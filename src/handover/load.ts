@@ -9,7 +9,7 @@ import { chainsOnEngine } from './engine-layers.ts';
 import { planLoad } from './load-plan.ts';
 import { PhaseClock, type PhaseTimings, type ProgressListener } from './progress.ts';
 import { runLoads } from './run-loads.ts';
-import { spentBufferCollector } from './spent-buffers.ts';
+import { spentBufferCollector } from '../io/spent-buffers.ts';
 
 /** A load of its own for every 32 MiB of layers: below that, a load's fixed cost outweighs the overlap. */
 export const DEFAULT_STEP_BYTES = 32 * 1024 * 1024;

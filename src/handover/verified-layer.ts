@@ -78,10 +78,7 @@ async function* zstdLayerFromFile(path: string, decompressed: AsyncGenerator<Buf
     // A blob that is not what was recorded explains a failed decompression best.
     await checked();
     if (isHandoverError(error)) throw error;
-    throw new MalformedBundleError(`${label} matches its digest but cannot be decompressed: ${describeCause(error)}.`, {
-      hint: 'The producer wrote a damaged layer. Export the image again.',
-      cause: error,
-    });
+    throw undecompressable(label, error);
   }
   await checked();
   if (count !== size) throw wrongSize(`${label} (uncompressed)`, size, String(count));
@@ -97,6 +94,11 @@ async function explainUnreadableLayer(source: BundleSource, layer: Descriptor, l
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }
+  return undecompressable(label, cause);
+}
+
+/** The error for a layer whose blob is the recorded one but does not decompress. */
+function undecompressable(label: string, cause: unknown): MalformedBundleError {
   return new MalformedBundleError(`${label} matches its digest but cannot be decompressed: ${describeCause(cause)}.`, {
     hint: 'The producer wrote a damaged layer. Export the image again.',
     cause,

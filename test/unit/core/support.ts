@@ -21,9 +21,16 @@ export function tempDirs(prefix: string): { make: () => Promise<string>; cleanup
   };
 }
 
-export async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
+/**
+ * All the bytes of a stream, each chunk copied before the next is pulled (as
+ * sources that reuse their buffers require); `pauseMs` makes a slow reader.
+ */
+export async function collect(source: AsyncIterable<Uint8Array>, pauseMs = 0): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of source) chunks.push(Buffer.from(chunk));
+  for await (const chunk of source) {
+    chunks.push(Buffer.from(chunk));
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
   return Buffer.concat(chunks);
 }
 

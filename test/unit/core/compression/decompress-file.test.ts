@@ -3,8 +3,8 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { zstdDecompressFile } from '../../../../src/compression/decompress-file.ts';
-import { pattern, tempDirs } from '../support.ts';
+import { startZstdDecompression } from '../../../../src/compression/decompress-file.ts';
+import { collect, pattern, tempDirs } from '../support.ts';
 
 const temp = tempDirs('decompress-file');
 afterEach(async () => await temp.cleanup());
@@ -13,16 +13,6 @@ function zstd(bytes: Buffer): Buffer {
   const result = spawnSync('zstd', ['-3', '-q', '-c'], { input: bytes, maxBuffer: 64 * 1024 * 1024 });
   expect(result.status).toBe(0);
   return result.stdout;
-}
-
-/** Reads every chunk, copying it before the next is pulled, as the contract asks. */
-async function readAll(chunks: AsyncIterable<Buffer>, slow = false): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of chunks) {
-    parts.push(Buffer.from(chunk));
-    if (slow) await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  return Buffer.concat(parts);
 }
 
 /** Live processes whose command line names the file (zombies have none). */
@@ -40,15 +30,15 @@ async function ourSockets(): Promise<string[]> {
   return (await readdir(tmpdir())).filter((name) => /^handover-[A-Za-z0-9]{6}$/.test(name));
 }
 
-describe('zstdDecompressFile', () => {
+describe('startZstdDecompression', () => {
   it('decompresses a file of several frames through reused buffers, whatever the pace of the reader', async () => {
     const first = pattern(3 * 1024 * 1024, 7);
     const second = Buffer.alloc(2 * 1024 * 1024, 0x61);
     const path = join(await temp.make(), 'layer.zst');
     await writeFile(path, Buffer.concat([zstd(first), zstd(second)]));
     const before = await ourSockets();
-    expect((await readAll(zstdDecompressFile(path))).equals(Buffer.concat([first, second]))).toBe(true);
-    expect((await readAll(zstdDecompressFile(path), true)).equals(Buffer.concat([first, second]))).toBe(true);
+    expect((await collect(await startZstdDecompression(path))).equals(Buffer.concat([first, second]))).toBe(true);
+    expect((await collect(await startZstdDecompression(path), 1)).equals(Buffer.concat([first, second]))).toBe(true);
     // The private directory of the socket is gone once the child is connected.
     expect(await ourSockets()).toEqual(before);
   });
@@ -57,16 +47,16 @@ describe('zstdDecompressFile', () => {
     const dir = await temp.make();
     const garbage = join(dir, 'garbage.zst');
     await writeFile(garbage, pattern(100_000, 8));
-    await expect(readAll(zstdDecompressFile(garbage))).rejects.toThrow(/zstd -d exited with status 1: .*unknown header|unsupported format/i);
+    await expect(collect(await startZstdDecompression(garbage))).rejects.toThrow(/zstd -d exited with status 1: .*unknown header|unsupported format/i);
     const cut = join(dir, 'cut.zst');
     await writeFile(cut, zstd(pattern(1024 * 1024, 9)).subarray(0, 5000));
-    await expect(readAll(zstdDecompressFile(cut))).rejects.toThrow(/zstd -d exited with status 1/);
+    await expect(collect(await startZstdDecompression(cut))).rejects.toThrow(/zstd -d exited with status 1/);
   });
 
   it('stops the child when the reader stops early', async () => {
     const path = join(await temp.make(), 'big.zst');
     await writeFile(path, zstd(Buffer.alloc(64 * 1024 * 1024, 0x62)));
-    const iterator = zstdDecompressFile(path);
+    const iterator = await startZstdDecompression(path);
     const first = await iterator.next();
     expect(first.done).toBe(false);
     expect(await processesNaming(path)).toHaveLength(1);

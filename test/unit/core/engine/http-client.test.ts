@@ -2,8 +2,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDockerHost } from '../../../../src/engine/docker-host.ts';
-import { failedToConnect, pooledGet, request } from '../../../../src/engine/http-client.ts';
-import { pattern, tempDirs } from '../support.ts';
+import { failedToConnect, request } from '../../../../src/engine/http-client.ts';
+import { collect, pattern, tempDirs } from '../support.ts';
 
 const temp = tempDirs('http-client');
 const servers: Server[] = [];
@@ -49,17 +49,7 @@ function chunkedBody(body: Buffer, chunkSize: number): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Reads the body the way its contract allows: each chunk copied before the next is pulled. */
-async function readAll(body: AsyncIterable<Buffer>, slow = false): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of body) {
-    parts.push(Buffer.from(chunk));
-    if (slow) await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  return Buffer.concat(parts);
-}
-
-describe('pooledGet', () => {
+describe('request: GET', () => {
   it('decodes a chunked body whose framing is split at every kind of boundary', async () => {
     const body = pattern(3 * 1024 * 1024 + 17);
     const host = await rawServer(async (socket, request) => {
@@ -68,10 +58,10 @@ describe('pooledGet', () => {
       await writePieces(socket, Buffer.concat([head, chunkedBody(body, 100_003)]), [1, 3, 70_001, 2, 5, 300_000]);
       socket.end();
     });
-    const response = await pooledGet(parseDockerHost(host), '/images/get?names=a');
+    const response = await request(parseDockerHost(host), { method: 'GET', path: '/images/get?names=a' });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/x-tar');
-    expect((await readAll(response.body)).equals(body)).toBe(true);
+    expect((await collect(response.body)).equals(body)).toBe(true);
   });
 
   it('reads a body framed by Content-Length, and one that runs until the connection closes', async () => {
@@ -79,14 +69,14 @@ describe('pooledGet', () => {
     const framed = await rawServer((socket) => {
       socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 404 Not Found\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
     });
-    const response = await pooledGet(parseDockerHost(framed), '/x');
+    const response = await request(parseDockerHost(framed), { method: 'GET', path: '/x' });
     expect(response.status).toBe(404);
-    expect((await readAll(response.body)).equals(body)).toBe(true);
+    expect((await collect(response.body)).equals(body)).toBe(true);
 
     const open = await rawServer((socket) => {
       socket.end(Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\n\r\n'), body]));
     });
-    expect((await readAll((await pooledGet(parseDockerHost(open), '/x')).body)).equals(body)).toBe(true);
+    expect((await collect((await request(parseDockerHost(open), { method: 'GET', path: '/x' })).body)).equals(body)).toBe(true);
   });
 
   it('keeps every byte when the consumer is far slower than the socket (the reader pauses, nothing is overwritten)', async () => {
@@ -94,33 +84,33 @@ describe('pooledGet', () => {
     const host = await rawServer((socket) => {
       socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'), chunkedBody(body, 1_000_000)]));
     });
-    const response = await pooledGet(parseDockerHost(host), '/x');
-    expect((await readAll(response.body, true)).equals(body)).toBe(true);
+    const response = await request(parseDockerHost(host), { method: 'GET', path: '/x' });
+    expect((await collect(response.body, 1)).equals(body)).toBe(true);
   });
 
   it('fails when the connection closes before the body is whole', async () => {
     const host = await rawServer((socket) => {
       socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nonly-part');
     });
-    const response = await pooledGet(parseDockerHost(host), '/x');
-    await expect(readAll(response.body)).rejects.toThrow(/closed the connection before the response was complete/);
+    const response = await request(parseDockerHost(host), { method: 'GET', path: '/x' });
+    await expect(collect(response.body)).rejects.toThrow(/closed the connection before the response was complete/);
   });
 
   it('refuses a response that is not HTTP, and bad chunk framing', async () => {
     const notHttp = await rawServer((socket) => void socket.end('SSH-2.0-OpenSSH\r\n\r\n'));
-    await expect(pooledGet(parseDockerHost(notHttp), '/x')).rejects.toThrow(/not an HTTP status line/);
+    await expect(request(parseDockerHost(notHttp), { method: 'GET', path: '/x' })).rejects.toThrow(/not an HTTP status line/);
     const badSize = await rawServer((socket) => void socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'));
-    const response = await pooledGet(parseDockerHost(badSize), '/x');
-    await expect(readAll(response.body)).rejects.toThrow(/not hexadecimal/);
+    const response = await request(parseDockerHost(badSize), { method: 'GET', path: '/x' });
+    await expect(collect(response.body)).rejects.toThrow(/not hexadecimal/);
   });
 
   it('rejects with the socket error when nothing listens, and stops on abort', async () => {
     const missing = join(await temp.make(), 'none.sock');
-    await expect(pooledGet(parseDockerHost(`unix://${missing}`), '/x')).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(request(parseDockerHost(`unix://${missing}`), { method: 'GET', path: '/x' })).rejects.toMatchObject({ code: 'ENOENT' });
 
     const host = await rawServer((socket) => void socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n'));
     const controller = new AbortController();
-    const response = await pooledGet(parseDockerHost(host), '/x', controller.signal);
+    const response = await request(parseDockerHost(host), { method: 'GET', path: '/x', signal: controller.signal });
     const iterator = response.body[Symbol.asyncIterator]();
     const first = await iterator.next();
     expect(first.done === true ? '' : first.value.toString()).toBe('abcd');
@@ -152,7 +142,7 @@ describe('request', () => {
     }
     const response = await request(parseDockerHost(host), { method: 'POST', path: '/images/load?quiet=1', headers: { 'Content-Type': 'application/x-tar' }, body: body() });
     expect(response.status).toBe(200);
-    expect((await readAll(response.body)).toString()).toBe('ok');
+    expect((await collect(response.body)).toString()).toBe('ok');
     const text = received.toString('latin1');
     const headEnd = text.indexOf('\r\n\r\n');
     expect(text.slice(0, headEnd)).toMatch(/^POST \/images\/load\?quiet=1 HTTP\/1\.1\r\n[\s\S]*Content-Type: application\/x-tar\r\n[\s\S]*Transfer-Encoding: chunked$/);

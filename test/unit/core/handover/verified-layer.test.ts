@@ -8,7 +8,7 @@ import { sha256Digest, type Digest } from '../../../../src/digest/digest.ts';
 import { startZstdDecompression } from '../../../../src/compression/decompress-file.ts';
 import { verifiedLayer } from '../../../../src/handover/verified-layer.ts';
 import type { BundleSource } from '../../../../src/store/store.ts';
-import { pattern, tempDirs, typedFailure } from '../support.ts';
+import { collect, pattern, tempDirs, typedFailure } from '../support.ts';
 
 const temp = tempDirs('verified-layer');
 const savedTmpdir = process.env['TMPDIR'];
@@ -34,31 +34,25 @@ async function layerFile(content: Buffer): Promise<{ source: BundleSource; diges
   return { source, digest, size: compressed.length };
 }
 
-async function readAll(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of chunks) parts.push(Buffer.from(chunk));
-  return Buffer.concat(parts);
-}
-
 describe('verifiedLayer', () => {
   it('streams a zstd layer through the zstd command, and in process when no private socket can be made', async () => {
     const content = pattern(3 * 1024 * 1024, 11);
     const { source, digest, size } = await layerFile(content);
     const layer = { mediaType: MediaType.ociLayerZstd, digest, size };
-    expect((await readAll(verifiedLayer(source, layer, content.length, 'layer 1', () => undefined))).equals(content)).toBe(true);
+    expect((await collect(verifiedLayer(source, layer, content.length, 'layer 1', () => undefined))).equals(content)).toBe(true);
 
     process.env['TMPDIR'] = join(await temp.make(), 'missing', 'dir');
     await expect(startZstdDecompression('/dev/null')).rejects.toMatchObject({ code: 'ENOENT' });
     let counted = 0;
-    expect((await readAll(verifiedLayer(source, layer, content.length, 'layer 1', (n) => (counted += n)))).equals(content)).toBe(true);
+    expect((await collect(verifiedLayer(source, layer, content.length, 'layer 1', (n) => (counted += n)))).equals(content)).toBe(true);
     expect(counted).toBe(content.length);
   });
 
   it('refuses a layer longer than recorded, and a blob that is not the recorded one, with typed errors', async () => {
     const content = pattern(1024 * 1024, 12);
     const { source, digest, size } = await layerFile(content);
-    await typedFailure(readAll(verifiedLayer(source, { mediaType: MediaType.ociLayerZstd, digest, size }, 1000, 'layer 1', () => undefined)), 'BLOB_SIZE_MISMATCH');
+    await typedFailure(collect(verifiedLayer(source, { mediaType: MediaType.ociLayerZstd, digest, size }, 1000, 'layer 1', () => undefined)), 'BLOB_SIZE_MISMATCH');
     const other = sha256Digest('another blob');
-    await typedFailure(readAll(verifiedLayer(source, { mediaType: MediaType.ociLayerZstd, digest: other, size }, content.length, 'layer 1', () => undefined)), 'BLOB_DIGEST_MISMATCH');
+    await typedFailure(collect(verifiedLayer(source, { mediaType: MediaType.ociLayerZstd, digest: other, size }, content.length, 'layer 1', () => undefined)), 'BLOB_DIGEST_MISMATCH');
   });
 });
