@@ -14,6 +14,9 @@ export interface Engines {
   consumer: string;
   /** True when this run started them (and so stops them). */
   startedHere: boolean;
+  /** The dockerd processes, from their pid files, for their CPU time; undefined when unreadable. */
+  producerPid?: number;
+  consumerPid?: number;
 }
 
 const names = ['producer', 'consumer'] as const;
@@ -30,11 +33,28 @@ async function answers(host: string): Promise<boolean> {
 export async function startEngines(repoRoot: string, base: string): Promise<Engines> {
   const producer = socketOf(base, 'producer');
   const consumer = socketOf(base, 'consumer');
-  if ((await answers(producer)) && (await answers(consumer))) {
-    return { producer, consumer, startedHere: false };
+  let startedHere = false;
+  if (!(await answers(producer)) || !(await answers(consumer))) {
+    await run('bash', [join(repoRoot, 'scripts/engines.sh'), 'start', base, ...names]);
+    startedHere = true;
   }
-  await run('bash', [join(repoRoot, 'scripts/engines.sh'), 'start', base, ...names]);
-  return { producer, consumer, startedHere: true };
+  const [producerPid, consumerPid] = await Promise.all(names.map((name) => pidOf(join(base, name, 'd.pid'))));
+  return {
+    producer,
+    consumer,
+    startedHere,
+    ...(producerPid === undefined ? {} : { producerPid }),
+    ...(consumerPid === undefined ? {} : { consumerPid }),
+  };
+}
+
+async function pidOf(file: string): Promise<number | undefined> {
+  try {
+    const pid = Number.parseInt(await readFile(file, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Stops the engines this run started, keeping their data roots. */

@@ -87,6 +87,36 @@ export async function readRssKiB(file: string): Promise<number | undefined> {
   }
 }
 
+/** Clock ticks per second of /proc's CPU times (USER_HZ). */
+let ticksPerSecond: number | undefined;
+
+async function clockTicks(): Promise<number> {
+  if (ticksPerSecond === undefined) {
+    const result = await run('getconf', ['CLK_TCK'], { allowFailure: true });
+    const ticks = Number.parseInt(result.stdout.trim(), 10);
+    ticksPerSecond = result.exitCode === 0 && ticks > 0 ? ticks : 100;
+  }
+  return ticksPerSecond;
+}
+
+/**
+ * CPU seconds from /proc/PID/stat: the process's own time (user + system)
+ * and that of its children it has waited for. `children` counts only the
+ * latter: for this process, the commands it ran to their end.
+ */
+export async function cpuSeconds(pid: number | 'self', part: 'all' | 'children' = 'all'): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces: state is field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number.parseInt(fields[i] ?? '', 10));
+    const ticks = part === 'all' ? (utime ?? 0) + (stime ?? 0) + (cutime ?? 0) + (cstime ?? 0) : (cutime ?? 0) + (cstime ?? 0);
+    return Number.isFinite(ticks) ? ticks / (await clockTicks()) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Bytes a file or directory tree occupies: the apparent size of every
  * regular file, each inode counted once (a store may hard-link one blob

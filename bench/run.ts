@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { docker, emptyEngine, imageLayerCount, startEngines, stopEngines, type Engines } from './engines.ts';
 import { ensureImages, type BenchImage } from './images.ts';
-import { run, sh, sizeOf } from './measure.ts';
+import { cpuSeconds, run, sh, sizeOf } from './measure.ts';
 import { documentedPattern } from './patterns/documented.ts';
 import { floorPattern } from './patterns/floor.ts';
 import { gzipPattern, zstdPattern } from './patterns/compressed.ts';
@@ -26,7 +26,7 @@ import type { BenchReport, ImageFacts, IncrementalResult, MachineFacts, PatternR
 import { phaseTimings } from './report/phases.ts';
 import { medianPhases, summarizeIncremental, summarizePattern } from './report/stats.ts';
 import { renderSvg } from './report/svg.ts';
-import { incrementalRows, patternRows, phaseRows, renderText, targetRows } from './report/table.ts';
+import { cpuRows, incrementalRows, patternRows, phaseRows, renderText, targetRows } from './report/table.ts';
 import { evaluateTargets } from './report/targets.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -217,19 +217,31 @@ class Runner {
   async handover(pattern: Pattern, c: HandoverCase): Promise<{ producer: SideResult; consumer: SideResult; storeBytesAdded: number }> {
     const before = await sizeOf(c.storeDir);
     await pattern.prepare?.(c);
-    const producer = await pattern.produce(c);
+    const producer = await metered(this.engines.producerPid, () => pattern.produce(c));
     const storeBytesAdded = (await sizeOf(c.storeDir)) - before;
     await pattern.betweenSides?.(c);
-    const consumer = await pattern.consume(c);
+    const consumer = await metered(this.engines.consumerPid, () => pattern.consume(c));
     await this.verifyConsumer(c);
     await pattern.cleanup?.(c);
     return { producer, consumer, storeBytesAdded };
   }
 }
 
+/** Runs one side and adds the CPU seconds its engine and its commands used meanwhile. */
+async function metered(enginePid: number | undefined, side: () => Promise<SideResult>): Promise<SideResult> {
+  const engineBefore = enginePid === undefined ? undefined : await cpuSeconds(enginePid);
+  const commandsBefore = await cpuSeconds('self', 'children');
+  const result = await side();
+  const commandsAfter = await cpuSeconds('self', 'children');
+  const engineAfter = enginePid === undefined ? undefined : await cpuSeconds(enginePid);
+  if (engineBefore === undefined || engineAfter === undefined || commandsBefore === undefined || commandsAfter === undefined) return result;
+  return { ...result, cpu: { engineS: engineAfter - engineBefore, commandsS: commandsAfter - commandsBefore } };
+}
+
 function sample(side: SideResult) {
   return {
     wallMs: side.wallMs,
+    ...(side.cpu === undefined ? {} : { cpu: side.cpu }),
     ...(side.peakRssKiB === undefined ? {} : { peakRssKiB: side.peakRssKiB }),
     ...(side.bytesMoved === undefined ? {} : { bytesMoved: side.bytesMoved }),
   };
@@ -403,6 +415,8 @@ async function main(argv: string[]): Promise<void> {
     };
     const targets = evaluateTargets(report);
     process.stdout.write('\n' + renderText(patternRows(report.patterns)) + '\n');
+    const cpu = cpuRows(report.patterns);
+    if (cpu.length > 1) process.stdout.write(renderText(cpu) + '\n');
     if (report.incremental.length > 0) process.stdout.write(renderText(incrementalRows(report.incremental)) + '\n');
     process.stdout.write(renderText(targetRows(targets)) + '\n');
     if (report.phases.export.length + report.phases.load.length > 0) process.stdout.write(renderText(phaseRows(report.phases)) + '\n');

@@ -5,6 +5,7 @@
  */
 import type { Engines } from '../engines.ts';
 import type { BenchImage } from '../images.ts';
+import type { SideCpu } from '../report/model.ts';
 
 export interface HandoverCase {
   engines: Engines;
@@ -33,6 +34,8 @@ export interface SideResult {
   bytesToEngine?: number;
   /** Anything the pattern reports about itself (handover --json). */
   details?: unknown;
+  /** Set by the runner around produce() and consume(). */
+  cpu?: SideCpu;
 }
 
 export interface Pattern {

@@ -1,7 +1,7 @@
 /** The whole report as markdown: bench/results/latest.md. */
 import { megabytes } from './format.ts';
 import type { BenchReport } from './model.ts';
-import { incrementalRows, patternRows, phaseRows, renderMarkdownTable, targetRows } from './table.ts';
+import { cpuRows, incrementalRows, patternRows, phaseRows, renderMarkdownTable, targetRows } from './table.ts';
 import type { TargetResult } from './targets.ts';
 
 export function renderMarkdown(report: BenchReport, targets: readonly TargetResult[], chartFile: string): string {
@@ -24,6 +24,17 @@ export function renderMarkdown(report: BenchReport, targets: readonly TargetResu
   );
   out.push('## Per pattern', '', renderMarkdownTable(patternRows(report.patterns)));
   out.push(`![producer and consumer wall clock per pattern](${chartFile})`, '');
+  const cpu = cpuRows(report.patterns);
+  if (cpu.length > 1) {
+    out.push('## CPU per side', '');
+    out.push(
+      `Medians of the CPU seconds each side used: the engine's (dockerd and the children it reaped, such as its layer unpacker) and the side's own commands' ` +
+        `(every process it ran). "Cores busy" is their sum over the side's wall clock; this machine has ${m.cores}. ` +
+        "The registry's server process is not counted.",
+      '',
+      renderMarkdownTable(cpu),
+    );
+  }
   out.push('## Targets (issue 5), from this run', '', renderMarkdownTable(targetRows(targets)));
   out.push('## Incremental: the second image after the first', '');
   out.push(

@@ -1,9 +1,20 @@
 /** The figures a bench run produces, as plain data the report renders. */
 
+/**
+ * CPU seconds one side used: the engine's (dockerd and the children it
+ * reaped, such as its layer unpacker) and the side's commands' (every
+ * process it ran, to their end).
+ */
+export interface SideCpu {
+  engineS: number;
+  commandsS: number;
+}
+
 export interface SideSample {
   wallMs: number;
   peakRssKiB?: number;
   bytesMoved?: number;
+  cpu?: SideCpu;
 }
 
 export interface RoundSample {
@@ -39,6 +50,9 @@ export interface PatternSummary extends PatternInfo {
   storedBytes: number;
   /** The highest peak RSS seen on either side in any round. */
   peakRssKiB?: number;
+  /** Medians of each side's CPU seconds, when the engines' processes could be read. */
+  producerCpu?: SideCpu;
+  consumerCpu?: SideCpu;
 }
 
 /** Exporting the second image into a store that holds the first, and loading it where the first is loaded. */

@@ -1,5 +1,5 @@
 /** Medians and summaries of the per-round samples. */
-import type { IncrementalResult, IncrementalSummary, PatternResult, PatternSummary } from './model.ts';
+import type { IncrementalResult, IncrementalSummary, PatternResult, PatternSummary, SideCpu, SideSample } from './model.ts';
 
 /** The median; the mean of the middle two for an even count; NaN for none. */
 export function median(values: readonly number[]): number {
@@ -27,8 +27,16 @@ function info(result: PatternResult | IncrementalResult) {
   };
 }
 
+function medianCpu(sides: readonly SideSample[]): SideCpu | undefined {
+  const cpu = sides.map((side) => side.cpu).filter((value): value is SideCpu => value !== undefined);
+  if (cpu.length === 0) return undefined;
+  return { engineS: median(cpu.map((value) => value.engineS)), commandsS: median(cpu.map((value) => value.commandsS)) };
+}
+
 export function summarizePattern(result: PatternResult): PatternSummary {
   const rounds = result.rounds;
+  const producerCpu = medianCpu(rounds.map((round) => round.producer));
+  const consumerCpu = medianCpu(rounds.map((round) => round.consumer));
   const rss = defined(rounds.flatMap((round) => [round.producer.peakRssKiB, round.consumer.peakRssKiB]));
   return {
     ...info(result),
@@ -38,6 +46,8 @@ export function summarizePattern(result: PatternResult): PatternSummary {
     totalMs: median(rounds.map((round) => round.producer.wallMs + round.consumer.wallMs)),
     storedBytes: median(rounds.map((round) => round.storedBytes)),
     ...(rss.length === 0 ? {} : { peakRssKiB: Math.max(...rss) }),
+    ...(producerCpu === undefined ? {} : { producerCpu }),
+    ...(consumerCpu === undefined ? {} : { consumerCpu }),
   };
 }
 

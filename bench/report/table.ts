@@ -32,6 +32,29 @@ export function patternRows(patterns: readonly PatternSummary[]): Rows {
   return rows;
 }
 
+function cpuCells(wallMs: number, cpu: PatternSummary['producerCpu']): string[] {
+  if (cpu === undefined) return ['—', '—', '—'];
+  const busy = (cpu.engineS + cpu.commandsS) / (wallMs / 1000);
+  return [cpu.engineS.toFixed(1), cpu.commandsS.toFixed(1), Number.isFinite(busy) ? busy.toFixed(2) : '—'];
+}
+
+/** Where each side's CPU went: the engine's, the side's own commands', and how many cores that kept busy on average. */
+export function cpuRows(patterns: readonly PatternSummary[]): Rows {
+  const header = ['pattern', 'producer s', 'engine CPU s', 'commands CPU s', 'cores busy', 'consumer s', 'engine CPU s', 'commands CPU s', 'cores busy'];
+  const rows: Rows = [header];
+  for (const pattern of patterns) {
+    if (pattern.status !== 'ok' || (pattern.producerCpu === undefined && pattern.consumerCpu === undefined)) continue;
+    rows.push([
+      pattern.label,
+      seconds(pattern.producerMs),
+      ...cpuCells(pattern.producerMs, pattern.producerCpu),
+      seconds(pattern.consumerMs),
+      ...cpuCells(pattern.consumerMs, pattern.consumerCpu),
+    ]);
+  }
+  return rows;
+}
+
 export function incrementalRows(entries: readonly IncrementalSummary[]): Rows {
   const header = ['pattern', 'store +MB for 2nd image', 'export 2nd s', 'consumer reads MB', 'into engine MB', 'load 2nd (base present) s'];
   const rows: Rows = [header];

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { megabytes, percent, ratio, seconds } from '../../../bench/report/format.ts';
 import { renderMarkdown } from '../../../bench/report/markdown.ts';
 import { escapeXml, niceCeiling, renderSvg } from '../../../bench/report/svg.ts';
-import { incrementalRows, patternRows, renderMarkdownTable, renderText } from '../../../bench/report/table.ts';
+import { cpuRows, incrementalRows, patternRows, renderMarkdownTable, renderText } from '../../../bench/report/table.ts';
 import { evaluateTargets } from '../../../bench/report/targets.ts';
 import { pattern, report } from './fixtures.ts';
 
@@ -80,6 +80,23 @@ describe('incrementalRows', () => {
   });
 });
 
+describe('cpuRows', () => {
+  it('shows the engine and command CPU of each side and the cores they kept busy, for patterns that measured it', () => {
+    const patterns = [
+      pattern('floor', 3000, 5000, 843e6, { producerCpu: { engineS: 3.5, commandsS: 0.1 }, consumerCpu: { engineS: 6, commandsS: 0.2 } }),
+      pattern('documented', 28000, 10000, 333e6),
+    ];
+    const rows = cpuRows(patterns);
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toEqual(['floor label', '3.0', '3.5', '0.1', '1.20', '5.0', '6.0', '0.2', '1.24']);
+  });
+
+  it('shows a side it could not measure as a dash', () => {
+    const rows = cpuRows([pattern('zstd', 5000, 5000, 1, { producerCpu: { engineS: 3, commandsS: 2 } })]);
+    expect(rows[1]?.slice(5)).toEqual(['5.0', '—', '—', '—']);
+  });
+});
+
 describe('renderMarkdown', () => {
   it('holds the table, the chart, the targets, the incremental case, the phases and the notes', () => {
     const r = report();
@@ -91,6 +108,15 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| handover label | 1.00 | 0.9 | 1.00 | 843 | 1.2 |');
     expect(md).toContain('| export | timings.engineReadMs | 4.0 |');
     expect(md).toContain('- a note');
+    expect(md).not.toContain('## CPU per side');
+  });
+
+  it('has a CPU section when the sides were metered', () => {
+    const r = report({ patterns: [pattern('handover', 5000, 5000, 318e6, { producerCpu: { engineS: 3.6, commandsS: 3.7 }, consumerCpu: { engineS: 6, commandsS: 1.3 } })] });
+    const md = renderMarkdown(r, evaluateTargets(r), 'latest.svg');
+    expect(md).toContain('## CPU per side');
+    expect(md).toContain('this machine has 2');
+    expect(md).toContain('| handover label | 5.0 | 3.6 | 3.7 | 1.46 | 5.0 | 6.0 | 1.3 | 1.46 |');
   });
 });
 

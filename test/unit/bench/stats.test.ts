@@ -53,6 +53,21 @@ describe('summarizePattern', () => {
     expect(summary).not.toHaveProperty('peakRssKiB');
   });
 
+  it('reports the median CPU of each side, engine and commands apart', () => {
+    const cpu = (engineS: number, commandsS: number) => ({ engineS, commandsS });
+    const summary = summarizePattern({
+      ...result,
+      rounds: [
+        { producer: { wallMs: 1, cpu: cpu(3, 1) }, consumer: { wallMs: 1, cpu: cpu(6, 0.5) }, storedBytes: 1 },
+        { producer: { wallMs: 1, cpu: cpu(1, 9) }, consumer: { wallMs: 1 }, storedBytes: 1 },
+        { producer: { wallMs: 1, cpu: cpu(2, 2) }, consumer: { wallMs: 1, cpu: cpu(4, 1.5) }, storedBytes: 1 },
+      ],
+    });
+    expect(summary.producerCpu).toEqual({ engineS: 2, commandsS: 2 });
+    expect(summary.consumerCpu).toEqual({ engineS: 5, commandsS: 1 });
+    expect(summarizePattern(result)).not.toHaveProperty('producerCpu');
+  });
+
   it('keeps the reason of a pattern that did not run', () => {
     const summary = summarizePattern({ ...result, status: 'unavailable', reason: 'no CLI', rounds: [] });
     expect(summary.status).toBe('unavailable');
