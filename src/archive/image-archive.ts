@@ -32,6 +32,18 @@ export interface PendingLayer {
   pending: Promise<LayerBlob>;
 }
 
+/**
+ * Recognises a layer the caller already holds as it arrives, by the digest
+ * the archive names it by (OCI layouts) or by the legacy `json` that docker
+ * save's older layout writes beside each layer.tar (and before it). The
+ * reader then passes over the layer's bytes instead of handing them to the sink.
+ */
+export type LayerReuse = (layer: { path: string; digest: Digest | undefined; legacyJson: Buffer | undefined }) => LayerBlob | undefined;
+
+export interface ReadArchiveOptions {
+  reuse?: LayerReuse | undefined;
+}
+
 export interface ArchiveImage {
   /** The config exactly as the archive holds it: its digest is the image id. */
   config: Buffer;
@@ -62,6 +74,10 @@ async function collect(body: AsyncIterable<Buffer>, limit: number, name: string)
   return Buffer.concat(chunks);
 }
 
+function directoryOf(path: string): string {
+  return path.slice(0, Math.max(0, path.lastIndexOf('/')));
+}
+
 function normalizePath(name: string): string {
   return name.replace(/^\.\//, '');
 }
@@ -82,23 +98,35 @@ function parseJsonEntry(files: Map<string, Buffer>, path: string, what: string):
  * memory; layers stream through `sink` as they arrive, because the archive's
  * manifest usually comes after them.
  */
-export async function readImageArchive(source: AsyncIterable<Uint8Array>, sink: LayerSink): Promise<ArchiveImage[]> {
+export async function readImageArchive(source: AsyncIterable<Uint8Array>, sink: LayerSink, options: ReadArchiveOptions = {}): Promise<ArchiveImage[]> {
   const files = new Map<string, Buffer>();
   const pending = new Map<string, Promise<LayerBlob>>();
+  const legacyJson = new Map<string, Buffer>();
   let entries = 0;
   for await (const entry of readTar(source)) {
     if (++entries > MAX_ENTRIES) throw new LimitExceededError(`The image archive has more than ${MAX_ENTRIES} entries.`);
     if (entry.header.type !== 'file') continue;
     const path = normalizePath(entry.header.name);
-    if (path === 'repositories' || /(^|\/)(json|VERSION)$/.test(path)) continue;
+    if (path === 'repositories' || /(^|\/)VERSION$/.test(path)) continue;
+    if (/(^|\/)json$/.test(path)) {
+      if (options.reuse !== undefined) legacyJson.set(directoryOf(path), await collect(entry.body, MAX_JSON_BYTES, path));
+      continue;
+    }
+    const known = BLOB_PATH.exec(path);
+    const digest: Digest | undefined = known === null ? undefined : `sha256:${known[1]}`;
+    const reused = options.reuse?.({ path, digest, legacyJson: legacyJson.get(directoryOf(path)) });
+    if (reused !== undefined) {
+      for await (const chunk of entry.body) void chunk;
+      pending.set(path, Promise.resolve(reused));
+      continue;
+    }
     const { head, all } = await peek(entry.body, 512);
     const kind = sniff(head);
     if (kind === 'json') {
       files.set(path, await collect(all, MAX_JSON_BYTES, path));
       continue;
     }
-    const known = BLOB_PATH.exec(path);
-    const result = await sink(all, kind, known === null ? undefined : `sha256:${known[1]}`);
+    const result = await sink(all, kind, digest);
     const stored = 'pending' in result ? result.pending : Promise.resolve(result);
     stored.catch(() => undefined); // awaited below, once the archive is read
     pending.set(path, stored);

@@ -103,6 +103,14 @@ export class DockerEngine implements Engine {
     };
   }
 
+  async historySizes(reference: string): Promise<number[]> {
+    const { status, body } = await this.json<Array<{ Size?: number }>>('GET', `/images/${encodeURIComponent(reference)}/history`);
+    if (typeof body === 'string' || !Array.isArray(body)) {
+      throw new EngineRequestError(`The engine at ${this.endpoint} answered ${status} when asked for the history of '${reference}': ${String(body)}.`);
+    }
+    return body.map((step) => step.Size ?? 0).reverse();
+  }
+
   async listImageIds(): Promise<string[]> {
     const { status, body } = await this.json<Array<{ Id: string }>>('GET', '/images/json?all=1');
     if (typeof body === 'string') throw new EngineRequestError(`The engine at ${this.endpoint} answered ${status} when asked for its images: ${body}.`);

@@ -25,6 +25,11 @@ export interface Engine {
   version(): Promise<EngineVersion>;
   /** Undefined when the engine has no such image. */
   inspectImage(reference: string): Promise<ImageInfo | undefined>;
+  /**
+   * The size of each step of the image's history, oldest first (GET
+   * /images/{name}/history); steps that made no layer have size 0.
+   */
+  historySizes(reference: string): Promise<number[]>;
   /** The ids of every image the engine holds, intermediate ones included. */
   listImageIds(): Promise<string[]>;
   /** True when images live in containerd's store (Docker 29's default), not the engine's own layer store. */

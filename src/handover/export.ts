@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { copyChunks } from '../archive/copy-chunks.ts';
-import { readImageArchive, type ArchiveImage, type LayerBlob, type LayerSink } from '../archive/image-archive.ts';
+import { readImageArchive, type ArchiveImage, type LayerBlob, type LayerReuse, type LayerSink } from '../archive/image-archive.ts';
 import { buildIndex, buildManifest, type IndexEntry } from '../bundle/build.ts';
 import { layerMediaType, type Compression } from '../bundle/media-types.ts';
 import type { Platform } from '../bundle/model.ts';
@@ -15,6 +15,7 @@ import { parseBundleName } from '../store/bundle-name.ts';
 import type { BundleWriter, Store } from '../store/store.ts';
 import { countBytes } from './byte-counter.ts';
 import { spentBufferCollector } from '../io/spent-buffers.ts';
+import { DEFAULT_HEAD_START_BYTES, bottomLayerReuse, checkBottomReuse, headStartBytes, loadBottomImage } from './head-start.ts';
 import { PhaseClock, type PhaseTimings, type ProgressListener } from './progress.ts';
 
 export interface ExportOptions {
@@ -33,6 +34,11 @@ export interface ExportOptions {
   signal?: AbortSignal | undefined;
   onProgress?: ProgressListener | undefined;
   now?: Date | undefined;
+  /**
+   * The bottom layer's size from which it gets a head start (see
+   * head-start.ts): DEFAULT_HEAD_START_BYTES when not given, 'off' for never.
+   */
+  headStartBytes?: number | 'off' | undefined;
 }
 
 export interface ExportedImage {
@@ -124,6 +130,51 @@ async function openArchive(path: string): Promise<{ stream: Readable; size: numb
   return { stream: createReadStream(path, { highWaterMark: 1024 * 1024 }), size: stats.size };
 }
 
+type Counted = (stream: AsyncIterable<Uint8Array>) => { stream: AsyncIterable<Uint8Array>; done: () => void };
+
+/**
+ * Saves an image of the bottom layer alone while the engine writes the full
+ * save, and stores that layer meanwhile (see head-start.ts). The full save
+ * is asked for at the same time; the bottom image is removed once read.
+ */
+async function giveBottomLayerAHeadStart(
+  engine: Engine,
+  references: string[],
+  info: ImageInfo,
+  sink: LayerSink,
+  counted: Counted,
+  clock: PhaseClock,
+  signal: AbortSignal | undefined,
+): Promise<{ fullSave: Promise<AsyncIterable<Buffer>>; blob: LayerBlob; reuse: LayerReuse; reused: string[] } | undefined> {
+  clock.start('head start');
+  let bottomId: Digest;
+  try {
+    bottomId = await loadBottomImage(engine, info, signal);
+  } catch (error) {
+    signal?.throwIfAborted();
+    void error; // an engine that declines the bottom image gets the plain save
+    return undefined;
+  }
+  const fullAbort = new AbortController();
+  const fullSignal = signal === undefined ? fullAbort.signal : AbortSignal.any([signal, fullAbort.signal]);
+  let fullSave: Promise<AsyncIterable<Buffer>> | undefined;
+  try {
+    fullSave = engine.saveImages(references, fullSignal);
+    fullSave.catch(() => undefined); // awaited by the caller, or abandoned below
+    const input = counted(await engine.saveImages([bottomId], signal));
+    const bottom = await readImageArchive(input.stream, sink);
+    input.done();
+    const blob = bottom.length === 1 && bottom[0]?.layers.length === 1 ? bottom[0].layers[0] : undefined;
+    if (blob === undefined) throw new MalformedArchiveError(`The engine's save of the bottom layer of ${info.id} held ${bottom.length} image(s), expected one of one layer.`);
+    return { fullSave, blob, ...bottomLayerReuse(info.diffIds[0] ?? '', blob) };
+  } catch (error) {
+    fullAbort.abort();
+    throw error;
+  } finally {
+    await engine.removeImage(bottomId).catch(() => false);
+  }
+}
+
 /** Stores each layer as it streams out of the archive, compressing plain tars. */
 function layerSink(writer: BundleWriter, compression: Compression, signal: AbortSignal | undefined): LayerSink {
   return async (body, kind, knownDigest) => {
@@ -176,27 +227,48 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
   const { references, tag } = validate(options);
   const compression = options.compression ?? 'zstd';
   const clock = new PhaseClock();
+  const signal = options.signal;
   let infos: ImageInfo[] = [];
-  let input: { stream: AsyncIterable<Uint8Array>; size: number | undefined };
+  let archive: { stream: AsyncIterable<Uint8Array>; size: number } | undefined;
+  let bottomBytes: number | undefined;
   if (options.archive !== undefined && options.archive !== '') {
     clock.start('open archive');
-    input = await openArchive(options.archive);
+    archive = await openArchive(options.archive);
   } else {
-    const engine = options.engine;
-    if (engine === undefined) throw new UsageError('Exporting from the engine needs an engine.');
+    if (options.engine === undefined) throw new UsageError('Exporting from the engine needs an engine.');
     clock.start('inspect');
-    infos = await inspectSources(engine, references);
-    clock.start('engine read');
-    const stream = await engine.saveImages(references, options.signal);
-    input = { stream, size: infos.reduce((sum, info) => sum + info.size, 0) };
+    infos = await inspectSources(options.engine, references);
+    const minBytes = options.headStartBytes === 'off' ? undefined : (options.headStartBytes ?? DEFAULT_HEAD_START_BYTES);
+    bottomBytes = await headStartBytes(options.engine, references, infos, minBytes);
   }
-  const writer = await options.store.createBundle(options.name, options.signal === undefined ? {} : { signal: options.signal });
+  const writer = await options.store.createBundle(options.name, signal === undefined ? {} : { signal });
   try {
-    clock.start('stream');
     const spent = spentBufferCollector();
-    const counted = countBytes(input.stream, (bytes) => options.onProgress?.({ phase: 'export', bytes, total: input.size }), spent);
-    const images = await readImageArchive(counted.stream, layerSink(writer, compression, options.signal));
-    const read = counted.bytes();
+    const sink = layerSink(writer, compression, signal);
+    const total = archive?.size ?? infos.reduce((sum, info) => sum + info.size, 0) + (bottomBytes ?? 0);
+    let read = 0;
+    const counted = (stream: AsyncIterable<Uint8Array>) => {
+      const before = read;
+      const counter = countBytes(stream, (bytes) => options.onProgress?.({ phase: 'export', bytes: before + bytes, total }), spent);
+      return { stream: counter.stream, done: () => (read = before + counter.bytes()) };
+    };
+    let images: ArchiveImage[];
+    if (archive !== undefined) {
+      clock.start('stream');
+      const input = counted(archive.stream);
+      images = await readImageArchive(input.stream, sink);
+      input.done();
+    } else {
+      const engine = options.engine!;
+      const head = bottomBytes === undefined ? undefined : await giveBottomLayerAHeadStart(engine, references, infos[0]!, sink, counted, clock, signal);
+      clock.start('engine read');
+      const stream = await (head?.fullSave ?? engine.saveImages(references, signal));
+      clock.start('stream');
+      const input = counted(stream);
+      images = await readImageArchive(input.stream, sink, { reuse: head?.reuse });
+      input.done();
+      if (head !== undefined) checkBottomReuse(images, head.blob, head.reused);
+    }
     options.onProgress?.({ phase: 'export', bytes: read, total: read });
 
     clock.start('publish');

@@ -18,11 +18,12 @@ class Capture extends Writable {
 }
 
 /**
- * Test images have small layers, which the default would load in one go:
- * every layer gets a load of its own here, so the tests exercise the
- * overlapped loads, their partial images and their clean-up.
+ * Test images have small layers, which the defaults would load in one go
+ * and export without a head start: here every layer gets a load of its own
+ * and every bottom layer a head start, so the tests exercise the overlapped
+ * loads, the bottom images of export, and their clean-up.
  */
-const STAGING = { HANDOVER_LOAD_STEP_BYTES: '1' };
+const STAGING = { HANDOVER_LOAD_STEP_BYTES: '1', HANDOVER_HEAD_START_BYTES: '1' };
 
 /** Runs the CLI in this process, as a user would call it, with its own environment. */
 export async function cli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): Promise<CliResult> {

@@ -56,7 +56,13 @@ export const exportCommand: Command = {
 
 The bundle is an OCI image layout (skopeo inspect oci:DIR:charon:local reads it).
 Export prints the bundle digest; consumers pin it with load --expect.
-The engine is the one DOCKER_HOST names (default unix:///var/run/docker.sock).`,
+The engine is the one DOCKER_HOST names (default unix:///var/run/docker.sock).
+
+The engine writes a whole save to disk before its first byte. When the image's
+bottom layer is large, export saves an image of that layer alone beside it
+(untagged, labelled io.github.image-handover.partial-of, removed afterwards) and
+compresses it meanwhile; HANDOVER_HEAD_START_BYTES sets the bottom layer's size
+from which it does (default 67108864, 64 MiB; off for never).`,
   async run(args, io: CommandIO) {
     const json = flag(args, 'json');
     const archive = stringValue(args, 'archive');
@@ -74,6 +80,7 @@ The engine is the one DOCKER_HOST names (default unix:///var/run/docker.sock).`,
       producer: producerAnnotations(io.env, VERSION),
       signal: io.signal,
       onProgress: progress?.listener,
+      headStartBytes: headStartBytes(io.env),
     });
     progress?.done();
     if (json) writeJson(io, result);
@@ -81,3 +88,16 @@ The engine is the one DOCKER_HOST names (default unix:///var/run/docker.sock).`,
     return 0;
   },
 };
+
+/** HANDOVER_HEAD_START_BYTES: the bottom layer's size from which it gets a head start (see exportImages). */
+function headStartBytes(env: NodeJS.ProcessEnv): number | 'off' | undefined {
+  const raw = env['HANDOVER_HEAD_START_BYTES']?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'off') return 'off';
+  if (!/^[1-9][0-9]{0,15}$/.test(raw)) {
+    throw new UsageError(`Expected HANDOVER_HEAD_START_BYTES as a whole number of bytes above 0, or off, found '${raw}'.`, {
+      hint: 'Unset it for the default (67108864, 64 MiB), set 1 to give any bottom layer a head start, or off for none.',
+    });
+  }
+  return Number(raw);
+}

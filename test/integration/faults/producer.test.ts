@@ -1,10 +1,12 @@
 import { mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { temporaryName } from '../../../src/store/layout/blob-directory.ts';
 import { cli, json } from '../../support/cli.ts';
 import { buildBigImage, entriesOf, errorOf, mountTmpfs, runCli, startCli, waitFor, type RunningCli } from '../../support/faults.ts';
+import { buildImage, docker, importImage } from '../../support/docker.ts';
 import { buildTestImages, type TestImages } from '../../support/images.ts';
 
 /**
@@ -48,6 +50,10 @@ async function expectWhole(store: string, name: string, digest: string): Promise
 }
 
 /** Bytes a process has read so far (files and sockets): for an export, mostly the image from the engine. */
+async function bottomImagesLeft(): Promise<string> {
+  return (await docker(engines.producer, 'images', '-aq', '--filter', 'label=io.github.image-handover.partial-of')).trim();
+}
+
 async function bytesRead(pid: number): Promise<number> {
   const io = await readFile(`/proc/${pid}/io`, 'utf8').catch(() => '');
   return Number(/^rchar: (\d+)$/m.exec(io)?.[1] ?? 0);
@@ -132,6 +138,25 @@ describe('the producer interrupted', () => {
     expect(errorOf(result).code).toBe('INTERRUPTED');
     await expectWhole(store, 'docker-image', old);
     expect(await entriesOf(join(store, 'tmp'))).toEqual([]);
+    expect(await bottomImagesLeft()).toBe('');
+  });
+
+  it('by SIGINT while the bottom layer of a head start streams exits 130 and leaves no bottom image on the engine', async () => {
+    const store = join(work, 'interrupted-head-start');
+    const base = 'handover-faults/big-bottom-base:1';
+    const image = 'handover-faults/big-bottom:1';
+    await importImage(engines.producer, base, [{ name: 'bottom.bin', size: 96 * 1024 * 1024, content: () => [randomBytes(96 * 1024 * 1024)] }]);
+    await buildImage(engines.producer, image, `FROM ${base}\nCOPY top /top\n`, { top: 'top layer' });
+    const running = startCli(['export', image, '--name', 'docker-image', '--store', store, '--json'], { ...producer, HANDOVER_HEAD_START_BYTES: '1' });
+    const pid = running.child.pid!;
+    // The bottom image's save is read first: 20 MiB in, it is still streaming.
+    await waitFor('20 MiB read', async () => (await bytesRead(pid)) >= 20 * 1024 * 1024 || running.child.exitCode !== null, 120_000, 5);
+    running.child.kill('SIGINT');
+    const result = await running.done;
+    expect(result.status, result.stdout + result.stderr).toBe(130);
+    expect(errorOf(result).code).toBe('INTERRUPTED');
+    expect(await bottomImagesLeft()).toBe('');
+    expect(await entriesOf(join(store, 'tmp'))).toEqual([]);
   });
 });
 
@@ -145,6 +170,7 @@ describe('the store\'s disk filling up', () => {
       expect(result.status).toBe(7);
       expect(await entriesOf(join(store, 'names'))).toEqual([]);
       expect(await entriesOf(join(store, 'tmp'))).toEqual([]);
+      expect(await bottomImagesLeft()).toBe('');
       // What the failed export held is free again: the small image fits in the same 8 MiB.
       const digest = await exportJson(store, 'docker-image', images.app);
       await expectWhole(store, 'docker-image', digest);

@@ -329,3 +329,59 @@ describe('sniff', () => {
     expect(sniff(Buffer.from(bytes))).toBe(kind);
   });
 });
+
+describe('layers the caller already holds (reuse)', () => {
+  const held = { digest: sha256Digest(Buffer.from('held')), size: 4, mediaType: 'held', uncompressedSize: 9, written: false };
+
+  async function legacyFiles(): Promise<{ files: FileSpec[]; l1: Buffer; l2: Buffer }> {
+    const [l1, l2] = [await layer(1, 200_000), await layer(2)];
+    const cfg = config(1);
+    const cfgName = `${digestHex(sha256Digest(cfg))}.json`;
+    const files: FileSpec[] = [
+      { name: 'b/VERSION', data: Buffer.from('1.0') },
+      { name: 'b/json', data: json({ id: 'b', parent: 'a' }) },
+      { name: 'b/layer.tar', data: l2 },
+      { name: 'a/VERSION', data: Buffer.from('1.0') },
+      { name: 'a/json', data: json({ id: 'a' }) },
+      { name: 'a/layer.tar', data: l1 },
+      { name: cfgName, data: cfg },
+      { name: 'manifest.json', data: json([{ Config: cfgName, RepoTags: ['charon:local'], Layers: ['a/layer.tar', 'b/layer.tar'] }]) },
+    ];
+    return { files, l1, l2 };
+  }
+
+  it('passes over a recognised layer without giving it to the sink, and the image holds what reuse gave', async () => {
+    const { files, l1, l2 } = await legacyFiles();
+    const seen: Array<{ path: string; json: string | undefined }> = [];
+    const images = await readImageArchive(streamOf(await tarOf(files), [1000]), storingSink(), {
+      reuse: ({ path, legacyJson }) => {
+        seen.push({ path, json: legacyJson?.toString() });
+        return path === 'a/layer.tar' ? held : undefined;
+      },
+    });
+    expect(seen).toEqual([
+      { path: 'b/layer.tar', json: JSON.stringify({ id: 'b', parent: 'a' }) },
+      { path: 'a/layer.tar', json: JSON.stringify({ id: 'a' }) },
+      { path: expect.stringMatching(/\.json$/) as unknown as string, json: undefined },
+      { path: 'manifest.json', json: undefined },
+    ]);
+    expect(images[0]!.layers[0]).toBe(held);
+    expect(images[0]!.layers[1]!.digest).toBe(sha256Digest(l2));
+    expect(kinds.has(sha256Digest(l1))).toBe(false);
+    await expect(stored(sha256Digest(l1))).rejects.toThrow();
+  });
+
+  it('names a layer of an OCI layout by its digest', async () => {
+    const l1 = await layer(3);
+    const digests: Array<string | undefined> = [];
+    const reading = readImageArchive(streamOf(await tarOf([{ name: `blobs/sha256/${digestHex(sha256Digest(l1))}`, data: l1 }, { name: 'index.json', data: json({ manifests: [] }) }])), storingSink(), {
+      reuse: ({ digest }) => {
+        digests.push(digest);
+        return undefined;
+      },
+    });
+    // An index of no images is refused once read; what matters is what reuse was asked.
+    await expect(reading).rejects.toThrow(MalformedArchiveError);
+    expect(digests).toEqual([sha256Digest(l1), undefined]);
+  });
+});

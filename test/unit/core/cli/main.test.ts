@@ -150,6 +150,17 @@ describe('usage errors', () => {
     }
   });
 
+  it('export with a HANDOVER_HEAD_START_BYTES that is neither a positive whole number nor off exits 2 before touching the engine', async () => {
+    for (const value of ['lots', '0', '-5', '1.5', 'OFF']) {
+      env['HANDOVER_HEAD_START_BYTES'] = value;
+      const result = await handover('export', 'app:1', '--json');
+      expect(result.status, value).toBe(2);
+      const parsed = JSON.parse(result.stdout) as JsonError;
+      expect(parsed.error.code).toBe('USAGE');
+      expect(parsed.error.message).toContain(`found '${value}'`);
+    }
+  });
+
   it('load and ls refuse positional arguments', async () => {
     expect((await handover('load', 'docker-image')).status).toBe(2);
     expect((await handover('ls', 'x')).status).toBe(2);

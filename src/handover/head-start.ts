@@ -1,0 +1,90 @@
+import type { ArchiveImage, LayerBlob, LayerReuse } from '../archive/image-archive.ts';
+import { writeTar, type TarFile } from '../archive/tar/tar-writer.ts';
+import { digestHex, sha256Digest, type Digest } from '../digest/digest.ts';
+import type { Engine, ImageInfo } from '../engine/engine.ts';
+import { MalformedArchiveError } from '../errors.ts';
+import { PARTIAL_IMAGE_LABEL } from './partial-image.ts';
+
+/** The bottom layer's size from which an export gives it a head start (HANDOVER_HEAD_START_BYTES changes it). */
+export const DEFAULT_HEAD_START_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Whether the image's bottom layer gets a head start: an engine writes its
+ * whole save to disk before the first byte, so a large bottom layer saved on
+ * its own, beside the full save, is compressed while the engine still writes
+ * the rest. Only for one image from an engine with its own layer store (a
+ * containerd-backed one holds no layers to stand in for); `minBytes`
+ * undefined turns it off. Returns the bottom layer's size when it gets one.
+ */
+export async function headStartBytes(engine: Engine, references: readonly string[], infos: readonly ImageInfo[], minBytes: number | undefined): Promise<number | undefined> {
+  const [reference] = references;
+  const [info] = infos;
+  if (minBytes === undefined || reference === undefined || info === undefined || references.length !== 1) return undefined;
+  if (info.diffIds.length < 2 || (await engine.usesContainerdStore())) return undefined;
+  const bottom = (await engine.historySizes(reference)).find((size) => size > 0) ?? 0;
+  return bottom >= minBytes ? bottom : undefined;
+}
+
+/**
+ * Puts an image of the bottom layer alone on the engine, labelled as ours
+ * like the load's partial images: the engine holds the layer, so the load
+ * carries only a config and a stand-in file it does not open. Returns its id.
+ */
+export async function loadBottomImage(engine: Engine, info: ImageInfo, signal: AbortSignal | undefined): Promise<Digest> {
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: info.architecture,
+      os: info.os,
+      ...(info.variant === undefined ? {} : { variant: info.variant }),
+      config: { Labels: { [PARTIAL_IMAGE_LABEL]: info.id } },
+      rootfs: { type: 'layers', diff_ids: info.diffIds.slice(0, 1) },
+      history: [{ created_by: `image-handover: the bottom layer of ${info.id}` }],
+    }),
+  );
+  const id = sha256Digest(config);
+  const configPath = `${digestHex(id)}.json`;
+  const manifest = Buffer.from(JSON.stringify([{ Config: configPath, RepoTags: null, Layers: ['bottom/layer.tar'] }]));
+  const files: TarFile[] = [
+    { name: configPath, size: config.length, content: () => [config] },
+    { name: 'bottom/layer.tar', size: 0, content: () => [] },
+    { name: 'manifest.json', size: manifest.length, content: () => [manifest] },
+  ];
+  await engine.loadImages(writeTar(files), signal);
+  return id;
+}
+
+/**
+ * Recognises the bottom layer in the full save, so its bytes are passed
+ * over: by its digest where the archive names layers so (OCI layouts), or
+ * as the one layer whose legacy json names no parent.
+ */
+export function bottomLayerReuse(diffId: string, blob: LayerBlob): { reuse: LayerReuse; reused: string[] } {
+  const reused: string[] = [];
+  const reuse: LayerReuse = ({ path, digest, legacyJson }) => {
+    const bottom = digest === undefined ? path.endsWith('/layer.tar') && legacyJson !== undefined && namesNoParent(legacyJson) : digest === diffId;
+    if (!bottom) return undefined;
+    reused.push(path);
+    return blob;
+  };
+  return { reuse, reused };
+}
+
+function namesNoParent(json: Buffer): boolean {
+  try {
+    const value = JSON.parse(json.toString('utf8')) as unknown;
+    return value !== null && typeof value === 'object' && !('parent' in value);
+  } catch {
+    return false;
+  }
+}
+
+/** The layer passed over must be the image's bottom layer, and the only one. */
+export function checkBottomReuse(images: readonly ArchiveImage[], blob: LayerBlob, reused: readonly string[]): void {
+  const [image] = images;
+  const placed = image?.layers.flatMap((layer, i) => (layer === blob ? [i] : [])) ?? [];
+  if (images.length === 1 && reused.length <= 1 && placed.length === reused.length && (placed.length === 0 || placed[0] === 0)) return;
+  throw new MalformedArchiveError(
+    `The engine's save did not have the layout expected: the layer passed over as the bottom one (${reused.join(', ')}) is at position ${placed.map((i) => i + 1).join(', ') || 'none'} of ${images.length} image(s).`,
+    { hint: 'Export again with HANDOVER_HEAD_START_BYTES=off, and report the engine version with this message.' },
+  );
+}

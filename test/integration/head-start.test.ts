@@ -1,0 +1,71 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cli, json } from '../support/cli.ts';
+import { docker, removeImages, runContainer } from '../support/docker.ts';
+import { buildTestImages, type TestImages } from '../support/images.ts';
+
+interface ExportJson {
+  images: Array<{ manifestDigest: string; layers: number }>;
+  bytes: { read: number; stored: number };
+  timings: { phases: Record<string, number> };
+}
+
+const engines = inject('engines');
+const producer = { DOCKER_HOST: engines.producer };
+let images: TestImages;
+let work: string;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'handover-head-'));
+  images = await buildTestImages(engines.producer, 'handover-head');
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function exportTo(store: string, env: Record<string, string>, ...sources: string[]): Promise<ExportJson> {
+  const result = await cli(['export', ...sources, '--name', 'docker-image', '--store', store, '--json'], { ...producer, ...env });
+  expect(result.status, result.stderr + result.stdout).toBe(0);
+  return json<ExportJson>(result);
+}
+
+async function bottomImagesLeft(): Promise<string> {
+  return (await docker(engines.producer, 'images', '-aq', '--filter', 'label=io.github.image-handover.partial-of')).trim();
+}
+
+describe('the bottom layer head start of export', () => {
+  it('gives the same bundle as a plain export, reads the bottom layer twice, and leaves no image behind', async () => {
+    const head = await exportTo(join(work, 'head'), { HANDOVER_HEAD_START_BYTES: '1' }, images.app);
+    const plain = await exportTo(join(work, 'plain'), { HANDOVER_HEAD_START_BYTES: 'off' }, images.app);
+    expect(head.images[0]!.manifestDigest).toBe(plain.images[0]!.manifestDigest);
+    expect(head.bytes.stored).toBe(plain.bytes.stored);
+    expect(Object.keys(head.timings.phases)).toContain('head start');
+    expect(Object.keys(plain.timings.phases)).not.toContain('head start');
+    // The bottom image's save comes on top of the full one.
+    expect(head.bytes.read).toBeGreaterThan(plain.bytes.read);
+    expect(await bottomImagesLeft()).toBe('');
+  });
+
+  it('is not given below the threshold, to one-layer images, or to several images at once', async () => {
+    const big = await exportTo(join(work, 'threshold'), { HANDOVER_HEAD_START_BYTES: String(1024 ** 4) }, images.app);
+    expect(Object.keys(big.timings.phases)).not.toContain('head start');
+    const empty = await exportTo(join(work, 'one-layer'), { HANDOVER_HEAD_START_BYTES: '1' }, 'handover-head/empty:1');
+    expect(empty.images[0]!.layers).toBe(1);
+    expect(Object.keys(empty.timings.phases)).not.toContain('head start');
+    const two = await exportTo(join(work, 'two'), { HANDOVER_HEAD_START_BYTES: '1' }, images.app, images.worker);
+    expect(Object.keys(two.timings.phases)).not.toContain('head start');
+    expect(await bottomImagesLeft()).toBe('');
+  });
+
+  it('hands over an image a consumer runs', async () => {
+    const store = join(work, 'run');
+    await exportTo(store, { HANDOVER_HEAD_START_BYTES: '1' }, images.app);
+    await removeImages(engines.c2, images.app);
+    const load = await cli(['load', '--name', 'docker-image', '--store', store, '--json'], { DOCKER_HOST: engines.c2 });
+    expect(load.status, load.stderr + load.stdout).toBe(0);
+    expect(await runContainer(engines.c2, images.app, 'cat', '/greeting')).toContain('hello from the app');
+  });
+});
