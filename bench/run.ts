@@ -217,9 +217,12 @@ class Runner {
   async handover(pattern: Pattern, c: HandoverCase): Promise<{ producer: SideResult; consumer: SideResult; storeBytesAdded: number }> {
     const before = await sizeOf(c.storeDir);
     await pattern.prepare?.(c);
+    // Untimed: no side pays for writing back what an earlier one left dirty.
+    await sh('sync');
     const producer = await metered(this.engines.producerPid, () => pattern.produce(c));
     const storeBytesAdded = (await sizeOf(c.storeDir)) - before;
     await pattern.betweenSides?.(c);
+    await sh('sync');
     const consumer = await metered(this.engines.consumerPid, () => pattern.consume(c));
     await this.verifyConsumer(c);
     await pattern.cleanup?.(c);
