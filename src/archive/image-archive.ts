@@ -74,6 +74,17 @@ async function collect(body: AsyncIterable<Buffer>, limit: number, name: string)
   return Buffer.concat(chunks);
 }
 
+/** Where a symbolic link in the archive points, as an archive path; undefined when it leaves the archive. */
+function linkTarget(path: string, linkname: string): string | undefined {
+  const parts = linkname.startsWith('/') ? [] : directoryOf(path).split('/').filter((part) => part !== '');
+  for (const part of linkname.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part !== '..') parts.push(part);
+    else if (parts.pop() === undefined) return undefined;
+  }
+  return parts.join('/');
+}
+
 function directoryOf(path: string): string {
   return path.slice(0, Math.max(0, path.lastIndexOf('/')));
 }
@@ -102,9 +113,16 @@ export async function readImageArchive(source: AsyncIterable<Uint8Array>, sink: 
   const files = new Map<string, Buffer>();
   const pending = new Map<string, Promise<LayerBlob>>();
   const legacyJson = new Map<string, Buffer>();
+  const links = new Map<string, string>();
   let entries = 0;
   for await (const entry of readTar(source)) {
     if (++entries > MAX_ENTRIES) throw new LimitExceededError(`The image archive has more than ${MAX_ENTRIES} entries.`);
+    if (entry.header.type === 'symlink') {
+      // docker save writes a layer that an image holds twice once, and links the second path to it.
+      const target = linkTarget(normalizePath(entry.header.name), entry.header.linkname);
+      if (target !== undefined) links.set(normalizePath(entry.header.name), target);
+      continue;
+    }
     if (entry.header.type !== 'file') continue;
     const path = normalizePath(entry.header.name);
     if (path === 'repositories' || /(^|\/)VERSION$/.test(path)) continue;
@@ -133,6 +151,10 @@ export async function readImageArchive(source: AsyncIterable<Uint8Array>, sink: 
   }
   const layers = new Map<string, LayerBlob>();
   for (const [path, stored] of pending) layers.set(path, await stored);
+  for (const [path, target] of links) {
+    const layer = layers.get(target);
+    if (layer !== undefined && !layers.has(path)) layers.set(path, layer);
+  }
   if (files.has('manifest.json')) return legacyImages(files, layers);
   if (files.has('index.json')) return ociImages(files, layers);
   throw malformed('it has neither manifest.json (docker save) nor index.json (OCI layout)');

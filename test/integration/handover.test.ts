@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cli, json } from '../support/cli.ts';
-import { docker, imageId, removeImages, runContainer } from '../support/docker.ts';
+import { buildImage, docker, imageId, removeImages, runContainer } from '../support/docker.ts';
 import { buildTestImages, type TestImages } from '../support/images.ts';
 
 interface ExportJson {
@@ -206,5 +206,23 @@ describe('archives from docker save and OCI tools', () => {
     const load = await cli(['load', '--name', 'arch', '--store', store, '--require-tag', 'from-archive:1'], { DOCKER_HOST: engines.c3 });
     expect(load.status, load.stderr + load.stdout).toBe(0);
     expect(await runContainer(engines.c3, 'from-archive:1')).toBe('hello from the app\n');
+  });
+});
+
+describe('an image that holds one layer twice', () => {
+  it('exports and loads it: docker save links the second copy, and the consumer gets the same image id', async () => {
+    const tag = 'handover-test/twice:1';
+    // COPY keeps the file's time and mode, so copying the same file twice makes two identical layers.
+    await buildImage(engines.producer, tag, `FROM ${images.base}\nCOPY same /same\nCOPY same /same\n`, { same: 'the same bytes\n' });
+    const diffIds = JSON.parse(await docker(engines.producer, 'image', 'inspect', '-f', '{{json .RootFS.Layers}}', tag)) as string[];
+    expect(diffIds.at(-1)).toBe(diffIds.at(-2));
+    const store = join(work, 'store-twice');
+    const exported = await cli(['export', tag, '--name', 'twice', '--store', store, '--json'], producer);
+    expect(exported.status, exported.stderr + exported.stdout).toBe(0);
+    await removeImages(engines.c1, tag);
+    const loaded = await cli(['load', '--name', 'twice', '--store', store, '--json'], consumer);
+    expect(loaded.status, loaded.stderr + loaded.stdout).toBe(0);
+    expect(await imageId(engines.c1, tag)).toBe(await imageId(engines.producer, tag));
+    expect(await runContainer(engines.c1, tag, 'cat', '/same')).toBe('the same bytes\n');
   });
 });

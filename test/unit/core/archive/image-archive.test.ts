@@ -385,3 +385,55 @@ describe('layers the caller already holds (reuse)', () => {
     expect(digests).toEqual([sha256Digest(l1), undefined]);
   });
 });
+
+/** A tar header of a symbolic link (our writer writes regular files only). */
+function symlinkHeader(name: string, linkname: string): Buffer {
+  const block = Buffer.alloc(512);
+  block.write(name, 0, 100, 'utf8');
+  for (const [offset, value] of [[100, '0000777'], [108, '0000000'], [116, '0000000'], [124, '00000000000'], [136, '00000000000']] as const) block.write(`${value}\0`, offset);
+  block.fill(' ', 148, 156);
+  block.write('2', 156);
+  block.write(linkname, 157, 100, 'utf8');
+  block.write('ustar\0', 257);
+  block.write('00', 263);
+  const sum = block.reduce((total, byte) => total + byte, 0);
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return block;
+}
+
+/** A tar of regular files and one symbolic link at `at` (before the file at that index). */
+async function tarWithLink(files: FileSpec[], at: number, name: string, linkname: string): Promise<Buffer> {
+  const end = 1024;
+  const before = await tarOf(files.slice(0, at));
+  const after = await tarOf(files.slice(at));
+  return Buffer.concat([before.subarray(0, before.length - end), symlinkHeader(name, linkname), after]);
+}
+
+describe('a layer an image holds twice (docker save links the second path to the first)', () => {
+  async function archiveWithLink(linkname: string): Promise<{ archive: Buffer; l1: Buffer; l2: Buffer }> {
+    const [l1, l2] = [await layer(1), await layer(2)];
+    const cfg = config(1);
+    const cfgName = `${digestHex(sha256Digest(cfg))}.json`;
+    const files: FileSpec[] = [
+      { name: 'a/layer.tar', data: l1 },
+      { name: 'b/layer.tar', data: l2 },
+      { name: cfgName, data: cfg },
+      { name: 'manifest.json', data: json([{ Config: cfgName, RepoTags: ['dup:1'], Layers: ['a/layer.tar', 'b/layer.tar', 'c/layer.tar'] }]) },
+    ];
+    return { archive: await tarWithLink(files, 2, 'c/layer.tar', linkname), l1, l2 };
+  }
+
+  it('takes the linked path for the layer it points to', async () => {
+    const { archive, l1, l2 } = await archiveWithLink('../a/layer.tar');
+    const [image] = await readImageArchive(streamOf(archive, [777]), storingSink());
+    expect(image!.layers.map((l) => l.digest)).toEqual([sha256Digest(l1), sha256Digest(l2), sha256Digest(l1)]);
+  });
+
+  it('refuses a link that leaves the archive or points at nothing', async () => {
+    for (const linkname of ['../../a/layer.tar', '/etc/passwd', '../missing/layer.tar']) {
+      const { archive } = await archiveWithLink(linkname);
+      const error = await typedFailure(readImageArchive(streamOf(archive), storingSink()), 'ARCHIVE_MALFORMED');
+      expect(error.message, linkname).toContain("layer 'c/layer.tar' of image 1 is missing");
+    }
+  });
+});
