@@ -78,11 +78,16 @@ function namesNoParent(json: Buffer): boolean {
   }
 }
 
-/** The layer passed over must be the image's bottom layer, and the only one. */
+/**
+ * The layer passed over must be the image's bottom layer, and the only one
+ * passed over. (It may sit higher up too: docker save links a layer an
+ * image holds twice to its first copy.)
+ */
 export function checkBottomReuse(images: readonly ArchiveImage[], blob: LayerBlob, reused: readonly string[]): void {
   const [image] = images;
   const placed = image?.layers.flatMap((layer, i) => (layer === blob ? [i] : [])) ?? [];
-  if (images.length === 1 && reused.length <= 1 && placed.length === reused.length && (placed.length === 0 || placed[0] === 0)) return;
+  const bottomOnly = reused.length === 0 ? placed.length === 0 : reused.length === 1 && placed[0] === 0;
+  if (images.length === 1 && bottomOnly) return;
   throw new MalformedArchiveError(
     `The engine's save did not have the layout expected: the layer passed over as the bottom one (${reused.join(', ')}) is at position ${placed.map((i) => i + 1).join(', ') || 'none'} of ${images.length} image(s).`,
     { hint: 'Export again with HANDOVER_HEAD_START_BYTES=off, and report the engine version with this message.' },

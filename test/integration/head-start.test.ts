@@ -1,9 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cli, json } from '../support/cli.ts';
-import { docker, removeImages, runContainer } from '../support/docker.ts';
+import { writeTar, type TarFile } from '../../src/archive/tar/tar-writer.ts';
+import { digestHex, sha256Digest } from '../../src/digest/digest.ts';
+import { docker, imageId, removeImages, runContainer } from '../support/docker.ts';
 import { buildTestImages, type TestImages } from '../support/images.ts';
 
 interface ExportJson {
@@ -32,6 +34,12 @@ async function exportTo(store: string, env: Record<string, string>, ...sources: 
   return json<ExportJson>(result);
 }
 
+async function tarBytes(files: TarFile[]): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of writeTar(files)) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
 async function bottomImagesLeft(): Promise<string> {
   return (await docker(engines.producer, 'images', '-aq', '--filter', 'label=io.github.image-handover.partial-of')).trim();
 }
@@ -57,6 +65,28 @@ describe('the bottom layer head start of export', () => {
     expect(Object.keys(empty.timings.phases)).not.toContain('head start');
     const two = await exportTo(join(work, 'two'), { HANDOVER_HEAD_START_BYTES: '1' }, images.app, images.worker);
     expect(Object.keys(two.timings.phases)).not.toContain('head start');
+    expect(await bottomImagesLeft()).toBe('');
+  });
+
+  it('takes a bottom layer the image holds again higher up', async () => {
+    // Layers: an empty tar, one file, the same empty tar: docker save links the third to the first.
+    const empty = Buffer.alloc(1024);
+    const file = await tarBytes([{ name: 'f', size: 3, content: () => [Buffer.from('hi\n')] }]);
+    const diffIds = [empty, file, empty].map((layer) => sha256Digest(layer));
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds }, history: [{}, {}, {}] }));
+    const configName = `${digestHex(sha256Digest(config))}.json`;
+    const manifest = Buffer.from(JSON.stringify([{ Config: configName, RepoTags: ['handover-head/twice:1'], Layers: ['a/layer.tar', 'b/layer.tar', 'c/layer.tar'] }]));
+    const archive = join(work, 'twice.tar');
+    const entries = [['a/layer.tar', empty], ['b/layer.tar', file], ['c/layer.tar', empty], [configName, config], ['manifest.json', manifest]] as const;
+    await writeFile(archive, await tarBytes(entries.map(([name, bytes]) => ({ name, size: bytes.length, content: () => [bytes] }))));
+    await docker(engines.producer, 'load', '-q', '-i', archive);
+    const head = await exportTo(join(work, 'twice'), { HANDOVER_HEAD_START_BYTES: '1' }, 'handover-head/twice:1');
+    expect(Object.keys(head.timings.phases)).toContain('head start');
+    expect(head.images[0]!.layers).toBe(3);
+    await removeImages(engines.c2, 'handover-head/twice:1');
+    const load = await cli(['load', '--name', 'docker-image', '--store', join(work, 'twice'), '--json'], { DOCKER_HOST: engines.c2 });
+    expect(load.status, load.stderr + load.stdout).toBe(0);
+    expect(await imageId(engines.c2, 'handover-head/twice:1')).toBe(await imageId(engines.producer, 'handover-head/twice:1'));
     expect(await bottomImagesLeft()).toBe('');
   });
 

@@ -38,10 +38,15 @@ describe('checkBottomReuse', () => {
     expect(() => checkBottomReuse([image([blob('1'), blob('2')])], bottom, [])).not.toThrow();
   });
 
+  it('accepts the bottom layer held again higher up (a link to its first copy)', () => {
+    expect(() => checkBottomReuse([image([bottom, blob('2'), bottom])], bottom, ['a/layer.tar'])).not.toThrow();
+  });
+
   it('refuses a reused layer anywhere else, twice, or in several images', () => {
     for (const [images, reused] of [
       [[image([blob('1'), bottom])], ['b/layer.tar']],
       [[image([bottom, bottom])], ['a/layer.tar', 'b/layer.tar']],
+      [[image([blob('1'), bottom])], []],
       [[image([blob('1')])], ['a/layer.tar']],
       [[image([bottom]), image([blob('3')])], ['a/layer.tar']],
     ] as Array<[ArchiveImage[], string[]]>) {
