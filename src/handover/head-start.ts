@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ArchiveImage, LayerBlob, LayerReuse } from '../archive/image-archive.ts';
 import { writeTar, type TarFile } from '../archive/tar/tar-writer.ts';
 import { digestHex, sha256Digest, type Digest } from '../digest/digest.ts';
@@ -28,7 +29,9 @@ export async function headStartBytes(engine: Engine, references: readonly string
 /**
  * Puts an image of the bottom layer alone on the engine, labelled as ours
  * like the load's partial images: the engine holds the layer, so the load
- * carries only a config and a stand-in file it does not open. Returns its id.
+ * carries only a config and a stand-in file it does not open. Each export
+ * makes its own (its config names the export), so exports of one image that
+ * run at once do not remove each other's. Returns its id.
  */
 export async function loadBottomImage(engine: Engine, info: ImageInfo, signal: AbortSignal | undefined): Promise<Digest> {
   const config = Buffer.from(
@@ -38,7 +41,7 @@ export async function loadBottomImage(engine: Engine, info: ImageInfo, signal: A
       ...(info.variant === undefined ? {} : { variant: info.variant }),
       config: { Labels: { [PARTIAL_IMAGE_LABEL]: info.id } },
       rootfs: { type: 'layers', diff_ids: info.diffIds.slice(0, 1) },
-      history: [{ created_by: `image-handover: the bottom layer of ${info.id}` }],
+      history: [{ created_by: `image-handover: the bottom layer of ${info.id}, for export ${randomBytes(8).toString('hex')}` }],
     }),
   );
   const id = sha256Digest(config);

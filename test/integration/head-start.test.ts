@@ -57,6 +57,14 @@ describe('the bottom layer head start of export', () => {
     expect(await bottomImagesLeft()).toBe('');
   });
 
+  it('lets two exports of one image run at once, each with its own bottom image', async () => {
+    const [first, second] = await Promise.all(['at-once-1', 'at-once-2'].map(async (dir) => await exportTo(join(work, dir), { HANDOVER_HEAD_START_BYTES: '1' }, images.app)));
+    expect(first!.images[0]!.manifestDigest).toBe(second!.images[0]!.manifestDigest);
+    expect(Object.keys(first!.timings.phases)).toContain('head start');
+    expect(Object.keys(second!.timings.phases)).toContain('head start');
+    expect(await bottomImagesLeft()).toBe('');
+  });
+
   it('is not given below the threshold, to one-layer images, or to several images at once', async () => {
     const big = await exportTo(join(work, 'threshold'), { HANDOVER_HEAD_START_BYTES: String(1024 ** 4) }, images.app);
     expect(Object.keys(big.timings.phases)).not.toContain('head start');
