@@ -9,6 +9,9 @@ import { PARTIAL_IMAGE_LABEL } from './partial-image.ts';
 /** The bottom layer's size from which an export gives it a head start (HANDOVER_HEAD_START_BYTES changes it). */
 export const DEFAULT_HEAD_START_BYTES = 64 * 1024 * 1024;
 
+/** The largest bottom layer given one: the engine stages it twice, and its second copy must not be what fills the disk. */
+export const MAX_HEAD_START_BYTES = 1024 * 1024 * 1024;
+
 /**
  * Whether the image's bottom layer gets a head start: an engine writes its
  * whole save to disk before the first byte, so a large bottom layer saved on
@@ -22,8 +25,13 @@ export async function headStartBytes(engine: Engine, references: readonly string
   const [info] = infos;
   if (minBytes === undefined || reference === undefined || info === undefined || references.length !== 1) return undefined;
   if (info.diffIds.length < 2 || (await engine.usesContainerdStore())) return undefined;
-  const bottom = (await engine.historySizes(reference)).find((size) => size > 0) ?? 0;
-  return bottom >= minBytes ? bottom : undefined;
+  return bottomLayerForHeadStart(await engine.historySizes(reference), minBytes);
+}
+
+/** The bottom layer's size by the image's history (its first step that made a layer), if it gets a head start. */
+export function bottomLayerForHeadStart(historySizes: readonly number[], minBytes: number): number | undefined {
+  const bottom = historySizes.find((size) => size > 0) ?? 0;
+  return bottom >= minBytes && bottom <= MAX_HEAD_START_BYTES ? bottom : undefined;
 }
 
 /**

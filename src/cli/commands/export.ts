@@ -59,10 +59,10 @@ Export prints the bundle digest; consumers pin it with load --expect.
 The engine is the one DOCKER_HOST names (default unix:///var/run/docker.sock).
 
 The engine writes a whole save to disk before its first byte. When the image's
-bottom layer is large, export saves an image of that layer alone beside it
-(untagged, labelled io.github.image-handover.partial-of, removed afterwards) and
-compresses it meanwhile; HANDOVER_HEAD_START_BYTES sets the bottom layer's size
-from which it does (default 67108864, 64 MiB; off for never).`,
+bottom layer is large (up to 1 GiB), export saves an image of that layer alone
+beside it (untagged, labelled io.github.image-handover.partial-of, removed
+afterwards) and compresses it meanwhile; HANDOVER_HEAD_START_BYTES sets the
+bottom layer's size from which it does (default 67108864, 64 MiB; off for never).`,
   async run(args, io: CommandIO) {
     const json = flag(args, 'json');
     const archive = stringValue(args, 'archive');

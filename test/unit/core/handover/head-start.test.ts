@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ArchiveImage, LayerBlob } from '../../../../src/archive/image-archive.ts';
 import { sha256Digest } from '../../../../src/digest/digest.ts';
 import { MalformedArchiveError } from '../../../../src/errors.ts';
-import { bottomLayerReuse, checkBottomReuse } from '../../../../src/handover/head-start.ts';
+import { bottomLayerForHeadStart, bottomLayerReuse, checkBottomReuse } from '../../../../src/handover/head-start.ts';
 
 const blob = (seed: string): LayerBlob => ({ digest: sha256Digest(Buffer.from(seed)), size: 1, mediaType: 'm', uncompressedSize: 2, written: true });
 const diffId = sha256Digest(Buffer.from('bottom diff'));
@@ -26,6 +26,18 @@ describe('bottomLayerReuse', () => {
     expect(reuse({ path: 'blobs/sha256/x', digest: sha256Digest(Buffer.from('other')), legacyJson: undefined })).toBeUndefined();
     expect(reuse({ path: 'blobs/sha256/y', digest: diffId, legacyJson: json({ id: 'a' }) })).toBe(bottom);
     expect(reused).toEqual(['blobs/sha256/y']);
+  });
+});
+
+describe('bottomLayerForHeadStart', () => {
+  const MiB = 1024 * 1024;
+  it('takes the first history step that made a layer, between the threshold and 1 GiB', () => {
+    expect(bottomLayerForHeadStart([0, 0, 100 * MiB, 5 * MiB], 64 * MiB)).toBe(100 * MiB);
+    expect(bottomLayerForHeadStart([10 * MiB, 500 * MiB], 64 * MiB)).toBeUndefined();
+    expect(bottomLayerForHeadStart([1024 * MiB, 1], 64 * MiB)).toBe(1024 * MiB);
+    expect(bottomLayerForHeadStart([1025 * MiB, 1], 64 * MiB)).toBeUndefined();
+    expect(bottomLayerForHeadStart([0, 0], 1)).toBeUndefined();
+    expect(bottomLayerForHeadStart([], 1)).toBeUndefined();
   });
 });
 
