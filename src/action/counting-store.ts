@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/digest.ts';
 import { ByteCounter } from '../handover/byte-counter.ts';
@@ -5,7 +6,10 @@ import type { BundleSource, Store } from '../store/store.ts';
 
 /**
  * A store seen through a meter: counts the bytes of every blob and index read
- * from it, i.e. the bytes as stored (compressed), for the load summary.
+ * from it, i.e. the bytes as stored (compressed), for the load summary. A
+ * blob handed out as a file (for the zstd command to read) counts its size;
+ * the file stays available, so a load decompresses it outside this process
+ * as the CLI's does.
  */
 export class CountingStore implements Store {
   readonly kind: string;
@@ -13,6 +17,7 @@ export class CountingStore implements Store {
   private readonly inner: Store;
   private readonly counters: ByteCounter[] = [];
   private indexBytes = 0;
+  private fileBytes = 0;
 
   constructor(inner: Store) {
     this.inner = inner;
@@ -22,7 +27,7 @@ export class CountingStore implements Store {
 
   /** Bytes read from the store so far. */
   get bytesRead(): number {
-    return this.counters.reduce((sum, c) => sum + c.bytes, this.indexBytes);
+    return this.counters.reduce((sum, c) => sum + c.bytes, this.indexBytes + this.fileBytes);
   }
 
   createBundle(name: string, options?: { signal?: AbortSignal }): ReturnType<Store['createBundle']> {
@@ -35,7 +40,7 @@ export class CountingStore implements Store {
 
   async openBundle(name: string, options?: { signal?: AbortSignal }): Promise<BundleSource> {
     const source = await this.inner.openBundle(name, options);
-    return {
+    const counted: BundleSource = {
       name: source.name,
       location: source.location,
       readIndex: async () => {
@@ -50,5 +55,14 @@ export class CountingStore implements Store {
       },
       close: () => source.close(),
     };
+    const blobFile = source.blobFile?.bind(source);
+    if (blobFile !== undefined) {
+      counted.blobFile = async (digest: Digest): Promise<string> => {
+        const path = await blobFile(digest);
+        this.fileBytes += (await stat(path)).size;
+        return path;
+      };
+    }
+    return counted;
   }
 }
