@@ -5,14 +5,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CountingStore } from '../../../src/action/counting-store.ts';
 import { buildIndex, buildManifest } from '../../../src/bundle/build.ts';
 import { MediaType } from '../../../src/bundle/media-types.ts';
-import { sha256Digest } from '../../../src/digest/digest.ts';
+import type { Digest } from '../../../src/digest/digest.ts';
 import { LocalStore } from '../../../src/store/local/local-store.ts';
 import { collect, pattern, tempDirs } from '../core/support.ts';
 
 const temp = tempDirs('counting');
 afterEach(temp.cleanup);
 
-async function storeWithBundle(): Promise<{ store: LocalStore; layer: Buffer; layerDigest: ReturnType<typeof sha256Digest>; indexBytes: number }> {
+async function storeWithBundle(): Promise<{ store: LocalStore; layer: Buffer; layerDigest: Digest; indexBytes: number }> {
   const store = new LocalStore(join(await temp.make(), 'store'));
   const writer = await store.createBundle('docker-image');
   const layer = pattern(70_000, 7);
@@ -41,7 +41,7 @@ describe('CountingStore', () => {
     const { store, layer, layerDigest } = await storeWithBundle();
     const counting = new CountingStore(store);
     const source = await counting.openBundle('docker-image');
-    expect(source.blobFile).toBeDefined();
+    expect('blobFile' in source).toBe(true);
     const path = await source.blobFile!(layerDigest);
     expect((await readFile(path)).equals(layer)).toBe(true);
     expect(counting.bytesRead).toBe(layer.length);
