@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { copyChunks } from '../archive/copy-chunks.ts';
-import { readImageArchive, type ArchiveImage, type LayerBlob, type LayerReuse, type LayerSink } from '../archive/image-archive.ts';
+import { readImageArchive, type ArchiveImage, type LayerBlob, type LayerSink } from '../archive/image-archive.ts';
 import { buildIndex, buildManifest, type IndexEntry } from '../bundle/build.ts';
 import { layerMediaType, type Compression } from '../bundle/media-types.ts';
 import type { Platform } from '../bundle/model.ts';
@@ -15,7 +15,7 @@ import { parseBundleName } from '../store/bundle-name.ts';
 import type { BundleWriter, Store } from '../store/store.ts';
 import { countBytes } from './byte-counter.ts';
 import { spentBufferCollector } from '../io/spent-buffers.ts';
-import { DEFAULT_HEAD_START_BYTES, bottomLayerReuse, checkBottomReuse, headStartBytes, loadBottomImage } from './head-start.ts';
+import { DEFAULT_HEAD_START_BYTES, checkBottomReuse, giveBottomLayerAHeadStart, headStartBytes } from './head-start.ts';
 import { PhaseClock, type PhaseTimings, type ProgressListener } from './progress.ts';
 
 export interface ExportOptions {
@@ -128,51 +128,6 @@ async function openArchive(path: string): Promise<{ stream: Readable; size: numb
   }
   if (stats.isDirectory()) throw new FileNotFoundError(`The archive ${path} is a directory, not a file.`, { hint });
   return { stream: createReadStream(path, { highWaterMark: 1024 * 1024 }), size: stats.size };
-}
-
-type Counted = (stream: AsyncIterable<Uint8Array>) => { stream: AsyncIterable<Uint8Array>; done: () => void };
-
-/**
- * Saves an image of the bottom layer alone while the engine writes the full
- * save, and stores that layer meanwhile (see head-start.ts). The full save
- * is asked for at the same time; the bottom image is removed once read.
- */
-async function giveBottomLayerAHeadStart(
-  engine: Engine,
-  references: string[],
-  info: ImageInfo,
-  sink: LayerSink,
-  counted: Counted,
-  clock: PhaseClock,
-  signal: AbortSignal | undefined,
-): Promise<{ fullSave: Promise<AsyncIterable<Buffer>>; blob: LayerBlob; reuse: LayerReuse; reused: string[] } | undefined> {
-  clock.start('head start');
-  let bottomId: Digest;
-  try {
-    bottomId = await loadBottomImage(engine, info, signal);
-  } catch (error) {
-    signal?.throwIfAborted();
-    void error; // an engine that declines the bottom image gets the plain save
-    return undefined;
-  }
-  const fullAbort = new AbortController();
-  const fullSignal = signal === undefined ? fullAbort.signal : AbortSignal.any([signal, fullAbort.signal]);
-  let fullSave: Promise<AsyncIterable<Buffer>> | undefined;
-  try {
-    fullSave = engine.saveImages(references, fullSignal);
-    fullSave.catch(() => undefined); // awaited by the caller, or abandoned below
-    const input = counted(await engine.saveImages([bottomId], signal));
-    const bottom = await readImageArchive(input.stream, sink);
-    input.done();
-    const blob = bottom.length === 1 && bottom[0]?.layers.length === 1 ? bottom[0].layers[0] : undefined;
-    if (blob === undefined) throw new MalformedArchiveError(`The engine's save of the bottom layer of ${info.id} held ${bottom.length} image(s), expected one of one layer.`);
-    return { fullSave, blob, ...bottomLayerReuse(info.diffIds[0] ?? '', blob) };
-  } catch (error) {
-    fullAbort.abort();
-    throw error;
-  } finally {
-    await engine.removeImage(bottomId).catch(() => false);
-  }
 }
 
 /** Stores each layer as it streams out of the archive, compressing plain tars. */

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { ArchiveImage, LayerBlob, LayerReuse } from '../archive/image-archive.ts';
+import { readImageArchive, type ArchiveImage, type LayerBlob, type LayerReuse, type LayerSink } from '../archive/image-archive.ts';
 import { writeTar, type TarFile } from '../archive/tar/tar-writer.ts';
 import { digestHex, sha256Digest, type Digest } from '../digest/digest.ts';
 import type { Engine, ImageInfo } from '../engine/engine.ts';
 import { MalformedArchiveError } from '../errors.ts';
 import { PARTIAL_IMAGE_LABEL } from './partial-image.ts';
+import type { PhaseClock } from './progress.ts';
 
 /** The bottom layer's size from which an export gives it a head start (HANDOVER_HEAD_START_BYTES changes it). */
 export const DEFAULT_HEAD_START_BYTES = 64 * 1024 * 1024;
@@ -103,4 +104,51 @@ export function checkBottomReuse(images: readonly ArchiveImage[], blob: LayerBlo
     `The engine's save did not have the layout expected: the layer passed over as the bottom one (${reused.join(', ')}) is at position ${placed.map((i) => i + 1).join(', ') || 'none'} of ${images.length} image(s).`,
     { hint: 'Export again with HANDOVER_HEAD_START_BYTES=off, and report the engine version with this message.' },
   );
+}
+
+export type Counted = (stream: AsyncIterable<Uint8Array>) => { stream: AsyncIterable<Uint8Array>; done: () => void };
+
+/**
+ * Saves an image of the bottom layer alone while the engine writes the full
+ * save, and stores that layer through `sink` meanwhile. The full save is
+ * asked for at the same time and handed back with what recognises the
+ * bottom layer in it; the bottom image is removed once read. Undefined when
+ * the engine declines the bottom image (the export takes the plain save).
+ */
+export async function giveBottomLayerAHeadStart(
+  engine: Engine,
+  references: string[],
+  info: ImageInfo,
+  sink: LayerSink,
+  counted: Counted,
+  clock: PhaseClock,
+  signal: AbortSignal | undefined,
+): Promise<{ fullSave: Promise<AsyncIterable<Buffer>>; blob: LayerBlob; reuse: LayerReuse; reused: string[] } | undefined> {
+  clock.start('head start');
+  let bottomId: Digest;
+  try {
+    bottomId = await loadBottomImage(engine, info, signal);
+  } catch (error) {
+    signal?.throwIfAborted();
+    void error; // an engine that declines the bottom image gets the plain save
+    return undefined;
+  }
+  const fullAbort = new AbortController();
+  const fullSignal = signal === undefined ? fullAbort.signal : AbortSignal.any([signal, fullAbort.signal]);
+  let fullSave: Promise<AsyncIterable<Buffer>> | undefined;
+  try {
+    fullSave = engine.saveImages(references, fullSignal);
+    fullSave.catch(() => undefined); // awaited by the caller, or abandoned below
+    const input = counted(await engine.saveImages([bottomId], signal));
+    const bottom = await readImageArchive(input.stream, sink);
+    input.done();
+    const blob = bottom.length === 1 && bottom[0]?.layers.length === 1 ? bottom[0].layers[0] : undefined;
+    if (blob === undefined) throw new MalformedArchiveError(`The engine's save of the bottom layer of ${info.id} held ${bottom.length} image(s), expected one of one layer.`);
+    return { fullSave, blob, ...bottomLayerReuse(info.diffIds[0] ?? '', blob) };
+  } catch (error) {
+    fullAbort.abort();
+    throw error;
+  } finally {
+    await engine.removeImage(bottomId).catch(() => false);
+  }
 }
