@@ -220,9 +220,9 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       const stream = await (head?.fullSave ?? engine.saveImages(references, signal));
       clock.start('stream');
       const input = counted(stream);
-      images = await readImageArchive(input.stream, sink, { reuse: head?.reuse });
+      images = await readImageArchive(input.stream, sink, { reuse: head?.bottom?.reuse });
       input.done();
-      if (head !== undefined) checkBottomReuse(images, head.blob, head.reused);
+      if (head?.bottom !== undefined) checkBottomReuse(images, head.bottom.blob, head.bottom.reused);
     }
     options.onProgress?.({ phase: 'export', bytes: read, total: read });
 

@@ -112,8 +112,9 @@ export type Counted = (stream: AsyncIterable<Uint8Array>) => { stream: AsyncIter
  * Saves an image of the bottom layer alone while the engine writes the full
  * save, and stores that layer through `sink` meanwhile. The full save is
  * asked for at the same time and handed back with what recognises the
- * bottom layer in it; the bottom image is removed once read. Undefined when
- * the engine declines the bottom image (the export takes the plain save).
+ * bottom layer in it; the bottom image is removed once read. Without
+ * `bottom` when the engine cannot save the bottom image, and undefined when
+ * it declines to load it: the export then takes the plain save.
  */
 export async function giveBottomLayerAHeadStart(
   engine: Engine,
@@ -123,7 +124,7 @@ export async function giveBottomLayerAHeadStart(
   counted: Counted,
   clock: PhaseClock,
   signal: AbortSignal | undefined,
-): Promise<{ fullSave: Promise<AsyncIterable<Buffer>>; blob: LayerBlob; reuse: LayerReuse; reused: string[] } | undefined> {
+): Promise<{ fullSave: Promise<AsyncIterable<Buffer>>; bottom?: { blob: LayerBlob; reuse: LayerReuse; reused: string[] } } | undefined> {
   clock.start('head start');
   let bottomId: Digest;
   try {
@@ -139,12 +140,20 @@ export async function giveBottomLayerAHeadStart(
   try {
     fullSave = engine.saveImages(references, fullSignal);
     fullSave.catch(() => undefined); // awaited by the caller, or abandoned below
-    const input = counted(await engine.saveImages([bottomId], signal));
+    let bottomSave: AsyncIterable<Buffer>;
+    try {
+      bottomSave = await engine.saveImages([bottomId], signal);
+    } catch (error) {
+      signal?.throwIfAborted();
+      void error; // the engine could not save it (its disk full, say): the full save alone goes on
+      return { fullSave };
+    }
+    const input = counted(bottomSave);
     const bottom = await readImageArchive(input.stream, sink);
     input.done();
     const blob = bottom.length === 1 && bottom[0]?.layers.length === 1 ? bottom[0].layers[0] : undefined;
     if (blob === undefined) throw new MalformedArchiveError(`The engine's save of the bottom layer of ${info.id} held ${bottom.length} image(s), expected one of one layer.`);
-    return { fullSave, blob, ...bottomLayerReuse(info.diffIds[0] ?? '', blob) };
+    return { fullSave, bottom: { blob, ...bottomLayerReuse(info.diffIds[0] ?? '', blob) } };
   } catch (error) {
     fullAbort.abort();
     throw error;

@@ -5,6 +5,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cli, json } from '../support/cli.ts';
 import { writeTar, type TarFile } from '../../src/archive/tar/tar-writer.ts';
 import { digestHex, sha256Digest } from '../../src/digest/digest.ts';
+import { DockerEngine } from '../../src/engine/docker-engine.ts';
+import { parseDockerHost } from '../../src/engine/docker-host.ts';
+import { EngineRequestError } from '../../src/errors.ts';
+import { exportImages } from '../../src/handover/export.ts';
+import { LocalStore } from '../../src/store/local/local-store.ts';
 import { docker, imageId, removeImages, runContainer } from '../support/docker.ts';
 import { buildTestImages, type TestImages } from '../support/images.ts';
 
@@ -62,6 +67,27 @@ describe('the bottom layer head start of export', () => {
     expect(first!.images[0]!.manifestDigest).toBe(second!.images[0]!.manifestDigest);
     expect(Object.keys(first!.timings.phases)).toContain('head start');
     expect(Object.keys(second!.timings.phases)).toContain('head start');
+    expect(await bottomImagesLeft()).toBe('');
+  });
+
+  it('goes on with the full save alone when the engine cannot save the bottom image', async () => {
+    /** The engine, except that a save of an image by id (the bottom image) fails as a full disk would make it. */
+    class BottomSaveFails extends DockerEngine {
+      refused = 0;
+      override async saveImages(references: readonly string[], signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
+        if (references.length === 1 && references[0]!.startsWith('sha256:')) {
+          this.refused++;
+          throw new EngineRequestError('The engine could not export it (500): no space left on device.');
+        }
+        return await super.saveImages(references, signal);
+      }
+    }
+    const engine = new BottomSaveFails(parseDockerHost(engines.producer));
+    const result = await exportImages({ store: new LocalStore(join(work, 'refused')), name: 'docker-image', sources: [images.app], engine, headStartBytes: 1 });
+    const plain = await exportTo(join(work, 'refused-plain'), { HANDOVER_HEAD_START_BYTES: 'off' }, images.app);
+    expect(engine.refused).toBe(1);
+    expect(Object.keys(result.timings.phases)).toContain('head start');
+    expect(result.images[0]!.manifestDigest).toBe(plain.images[0]!.manifestDigest);
     expect(await bottomImagesLeft()).toBe('');
   });
 
