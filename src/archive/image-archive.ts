@@ -117,14 +117,14 @@ export async function readImageArchive(source: AsyncIterable<Uint8Array>, sink: 
   let entries = 0;
   for await (const entry of readTar(source)) {
     if (++entries > MAX_ENTRIES) throw new LimitExceededError(`The image archive has more than ${MAX_ENTRIES} entries.`);
+    const path = normalizePath(entry.header.name);
     if (entry.header.type === 'symlink') {
       // docker save writes a layer that an image holds twice once, and links the second path to it.
-      const target = linkTarget(normalizePath(entry.header.name), entry.header.linkname);
-      if (target !== undefined) links.set(normalizePath(entry.header.name), target);
+      const target = linkTarget(path, entry.header.linkname);
+      if (target !== undefined) links.set(path, target);
       continue;
     }
     if (entry.header.type !== 'file') continue;
-    const path = normalizePath(entry.header.name);
     if (path === 'repositories' || /(^|\/)VERSION$/.test(path)) continue;
     if (/(^|\/)json$/.test(path)) {
       if (options.reuse !== undefined) legacyJson.set(directoryOf(path), await collect(entry.body, MAX_JSON_BYTES, path));

@@ -21,6 +21,20 @@ export const nameOption: OptionSpec = {
 export const jsonOption: OptionSpec = { type: 'boolean', description: 'Print a machine-readable JSON result on stdout.' };
 export const quietOption: OptionSpec = { type: 'boolean', short: 'q', description: 'Print no progress.' };
 
+/**
+ * A whole number of bytes above 0 from an environment variable; undefined
+ * when unset or empty. `expected` completes "Expected NAME as …" for other
+ * values a caller takes itself (", or off").
+ */
+export function bytesFromEnv(env: NodeJS.ProcessEnv, name: string, hint: string, expected = ''): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (!/^[1-9][0-9]{0,15}$/.test(raw.trim())) {
+    throw new UsageError(`Expected ${name} as a whole number of bytes above 0${expected}, found '${raw}'.`, { hint });
+  }
+  return Number(raw.trim());
+}
+
 export function stringValue(args: ParsedArgs, name: string): string | undefined {
   const value = args.values[name];
   return typeof value === 'string' ? value : undefined;

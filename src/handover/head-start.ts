@@ -129,24 +129,21 @@ export async function giveBottomLayerAHeadStart(
   let bottomId: Digest;
   try {
     bottomId = await loadBottomImage(engine, info, signal);
-  } catch (error) {
+  } catch {
     signal?.throwIfAborted();
-    void error; // an engine that declines the bottom image gets the plain save
-    return undefined;
+    return undefined; // an engine that declines the bottom image gets the plain save
   }
   const fullAbort = new AbortController();
   const fullSignal = signal === undefined ? fullAbort.signal : AbortSignal.any([signal, fullAbort.signal]);
-  let fullSave: Promise<AsyncIterable<Buffer>> | undefined;
   try {
-    fullSave = engine.saveImages(references, fullSignal);
+    const fullSave = engine.saveImages(references, fullSignal);
     fullSave.catch(() => undefined); // awaited by the caller, or abandoned below
     let bottomSave: AsyncIterable<Buffer>;
     try {
       bottomSave = await engine.saveImages([bottomId], signal);
-    } catch (error) {
+    } catch {
       signal?.throwIfAborted();
-      void error; // the engine could not save it (its disk full, say): the full save alone goes on
-      return { fullSave };
+      return { fullSave }; // the engine could not save it (its disk full, say): the full save alone goes on
     }
     const input = counted(bottomSave);
     const bottom = await readImageArchive(input.stream, sink);

@@ -5,7 +5,7 @@ import { producerAnnotations } from '../../handover/ci-context.ts';
 import { exportImages, type ExportResult } from '../../handover/export.ts';
 import { VERSION } from '../../version.ts';
 import type { Command, CommandIO } from '../command.ts';
-import { flag, jsonOption, nameOption, openEngine, openStore, quietOption, storeOption, stringValue, writeJson } from '../context.ts';
+import { bytesFromEnv, flag, jsonOption, nameOption, openEngine, openStore, quietOption, storeOption, stringValue, writeJson } from '../context.ts';
 import { formatBytes, formatDuration, phaseLines, table } from '../output/format.ts';
 import { ProgressDisplay } from '../output/progress-display.ts';
 
@@ -91,13 +91,7 @@ bottom layer's size from which it does (default 67108864, 64 MiB; off for never)
 
 /** HANDOVER_HEAD_START_BYTES: the bottom layer's size from which it gets a head start (see exportImages). */
 function headStartBytes(env: NodeJS.ProcessEnv): number | 'off' | undefined {
-  const raw = env['HANDOVER_HEAD_START_BYTES']?.trim();
-  if (raw === undefined || raw === '') return undefined;
-  if (raw === 'off') return 'off';
-  if (!/^[1-9][0-9]{0,15}$/.test(raw)) {
-    throw new UsageError(`Expected HANDOVER_HEAD_START_BYTES as a whole number of bytes above 0, or off, found '${raw}'.`, {
-      hint: 'Unset it for the default (67108864, 64 MiB), set 1 to give any bottom layer a head start, or off for none.',
-    });
-  }
-  return Number(raw);
+  if (env['HANDOVER_HEAD_START_BYTES']?.trim() === 'off') return 'off';
+  const hint = 'Unset it for the default (67108864, 64 MiB), set 1 to give any bottom layer a head start, or off for none.';
+  return bytesFromEnv(env, 'HANDOVER_HEAD_START_BYTES', hint, ', or off');
 }

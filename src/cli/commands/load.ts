@@ -1,7 +1,6 @@
-import { UsageError } from '../../errors.ts';
 import { loadBundle, type LoadResult } from '../../handover/load.ts';
 import type { Command, CommandIO } from '../command.ts';
-import { flag, rejectPositionals, jsonOption, nameOption, openEngine, openStore, quietOption, storeOption, stringValue, stringValues, writeJson } from '../context.ts';
+import { bytesFromEnv, flag, rejectPositionals, jsonOption, nameOption, openEngine, openStore, quietOption, storeOption, stringValue, stringValues, writeJson } from '../context.ts';
 import { formatBytes, formatDuration, phaseLines, table } from '../output/format.ts';
 import { ProgressDisplay } from '../output/progress-display.ts';
 
@@ -70,12 +69,5 @@ carries at least (default 33554432; 1 gives every layer a load of its own).`,
 
 /** HANDOVER_LOAD_STEP_BYTES: how many layer bytes one overlapped load carries (see loadBundle). */
 function stepBytes(env: NodeJS.ProcessEnv): number | undefined {
-  const raw = env['HANDOVER_LOAD_STEP_BYTES'];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  if (!/^[1-9][0-9]{0,15}$/.test(raw.trim())) {
-    throw new UsageError(`Expected HANDOVER_LOAD_STEP_BYTES as a whole number of bytes above 0, found '${raw}'.`, {
-      hint: 'Unset it for the default (33554432, 32 MiB), or set 1 to give every layer a load of its own.',
-    });
-  }
-  return Number(raw.trim());
+  return bytesFromEnv(env, 'HANDOVER_LOAD_STEP_BYTES', 'Unset it for the default (33554432, 32 MiB), or set 1 to give every layer a load of its own.');
 }
