@@ -8,8 +8,8 @@
 /** Exit statuses, one per class of failure. Documented in the README. */
 export const ExitStatus = {
   ok: 0,
-  /** Unexpected internal failure (a bug): report it. */
-  internal: 1,
+  /** `check` found where workflows break the handover (a verdict, not a failure). */
+  findings: 1,
   /** Bad command line or bad input value (flags, image references). */
   usage: 2,
   /** Something named does not exist: image, store, bundle, file. */
@@ -22,6 +22,8 @@ export const ExitStatus = {
   unsupported: 6,
   /** The store failed to read or write (I/O, disk full, permissions, artifact service). */
   store: 7,
+  /** Unexpected internal failure (a bug): report it. No command uses it for a verdict. */
+  internal: 70,
   /** Interrupted by a signal. */
   interrupted: 130,
 } as const;

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/digest.ts';
-import { ByteCounter } from '../handover/byte-counter.ts';
+import { ByteCounter } from '../io/byte-counter.ts';
 import type { BundleSource, Store } from '../store/store.ts';
 
 /**
@@ -30,16 +30,16 @@ export class CountingStore implements Store {
     return this.counters.reduce((sum, c) => sum + c.bytes, this.indexBytes + this.fileBytes);
   }
 
-  createBundle(name: string, options?: { signal?: AbortSignal }): ReturnType<Store['createBundle']> {
-    return this.inner.createBundle(name, options);
+  createBundle(name: string): ReturnType<Store['createBundle']> {
+    return this.inner.createBundle(name);
   }
 
   list(): ReturnType<Store['list']> {
     return this.inner.list();
   }
 
-  async openBundle(name: string, options?: { signal?: AbortSignal }): Promise<BundleSource> {
-    const source = await this.inner.openBundle(name, options);
+  async openBundle(name: string): Promise<BundleSource> {
+    const source = await this.inner.openBundle(name);
     const counted: BundleSource = {
       name: source.name,
       location: source.location,

@@ -1,16 +1,13 @@
 import * as core from '@actions/core';
 import { DockerEngine } from '../engine/docker-engine.ts';
-import { parseDockerHost } from '../engine/docker-host.ts';
-import { producerAnnotations } from '../handover/ci-context.ts';
-import { exportImages, type ExportResult } from '../handover/export.ts';
+import { exportImages, type ExportResult, type ExportSource } from '../handover/export/export.ts';
 import { selectStore } from '../store/select-store.ts';
-import { VERSION } from '../version.ts';
-import { describeFailure } from './failure.ts';
 import { readExportInputs, type ExportInputs } from './inputs.ts';
+import { writeJobSummary } from './job-summary.ts';
 import { logProgress } from './log-progress.ts';
 import { setOutputs, type ExportOutputs } from './outputs.ts';
-import { exportSummaryMarkdown, failureSummaryMarkdown } from './summary.ts';
-import { writeJobSummary } from './job-summary.ts';
+import { runStep } from './run-step.ts';
+import { exportSummaryMarkdown } from './summary.ts';
 
 /** The outputs of a finished export; run-integration is 'true' only for a published (uploaded and finalized) bundle. */
 export function exportOutputs(result: ExportResult): ExportOutputs {
@@ -32,27 +29,28 @@ function describeSources(inputs: ExportInputs): string {
 
 /** The export action: images (or an archive) -> bundle -> artifact, outputs and a job summary. */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  try {
+  await runStep('export', env, async ({ settings, signal }) => {
     const inputs = readExportInputs((name) => core.getInput(name));
-    const store = selectStore({ store: inputs.store, env, cwd: process.cwd(), retentionDays: inputs['retention-days'] });
-    const engine = inputs.archive === '' ? new DockerEngine(parseDockerHost(env['DOCKER_HOST'])) : undefined;
+    const store = selectStore({ store: inputs.store, defaultStore: settings.defaultStore, runner: settings.runner, cwd: process.cwd(), retentionDays: inputs['retention-days'] });
+    const source: ExportSource = inputs.archive !== '' ? { archive: inputs.archive } : { engine: new DockerEngine(settings.engine), references: inputs.images };
     const result = await core.group(`Export ${describeSources(inputs)} as '${inputs.name}' to ${store.location}`, () =>
       exportImages({
         store,
+        source,
         name: inputs.name,
-        sources: inputs.images,
-        archive: inputs.archive === '' ? undefined : inputs.archive,
-        engine,
         tag: inputs.tag === '' ? undefined : inputs.tag,
         compression: inputs.compression,
-        producer: producerAnnotations(env, VERSION),
+        producer: settings.producer,
+        signal,
         onProgress: logProgress((line) => core.info(line)),
+        headStartBytes: settings.headStartBytes,
+        zstd: settings.zstd,
       }),
     );
     const outputs = exportOutputs(result);
     core.info(`Bundle digest ${result.bundleDigest}; ${result.location}`);
     await writeJobSummary(
-      env,
+      settings.stepSummary,
       exportSummaryMarkdown({
         name: result.name,
         bundleDigest: result.bundleDigest,
@@ -67,10 +65,5 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       }),
     );
     setOutputs(outputs, (name, value) => core.setOutput(name, value));
-  } catch (error) {
-    const failure = describeFailure(error);
-    core.setFailed(failure.message);
-    process.exitCode = failure.exitStatus;
-    await writeJobSummary(env, failureSummaryMarkdown('export', failure.message));
-  }
+  });
 }

@@ -1,6 +1,9 @@
 import { COMPRESSIONS, type Compression } from '../bundle/media-types.ts';
+import { Defaults } from '../defaults.ts';
 import { parseDigest, type Digest } from '../digest/digest.ts';
-import { EmptyReferenceError, UsageError } from '../errors.ts';
+import { parseList } from '../entry/list-input.ts';
+import { oneOf } from '../entry/one-of.ts';
+import { UsageError } from '../errors.ts';
 import { parseBundleName } from '../store/bundle-name.ts';
 
 /** Reads one input as the runner passed it (core.getInput in the actions). */
@@ -32,36 +35,9 @@ export interface LoadInputs {
   'github-token': string;
 }
 
-export const DEFAULT_NAME = 'docker-image';
-export const DEFAULT_RETENTION_DAYS = 1;
-
-/**
- * Splits a list input: one item per line, or comma-separated. Blank lines (a
- * YAML block scalar's) are skipped, but an empty item beside a comma is refused:
- * it is what an expression that evaluated to nothing leaves, the root cause of
- * Docker's `invalid reference format`.
- */
-export function parseList(value: string, input = 'list'): string[] {
-  const items: string[] = [];
-  const lines = value.split('\n');
-  for (const [lineIndex, line] of lines.entries()) {
-    if (line.trim() === '') continue;
-    for (const item of line.split(',').map((part) => part.trim())) {
-      if (item === '') {
-        throw new EmptyReferenceError(
-          `Expected a non-empty item in the ${input} input, found an empty one on line ${lineIndex + 1} ('${line.trim()}').`,
-          { hint: 'An expression in the input probably evaluated to an empty string (an unset job or step output). Check where it comes from.' },
-        );
-      }
-      items.push(item);
-    }
-  }
-  return items;
-}
-
 function parseRetentionDays(value: string): number {
   const text = value.trim();
-  if (text === '') return DEFAULT_RETENTION_DAYS;
+  if (text === '') return Defaults.retentionDays;
   const days = Number(text);
   if (Number.isInteger(days) && days >= 1 && days <= 90) return days;
   throw new UsageError(`Expected retention-days as a whole number of days from 1 to 90, found '${text}'.`, {
@@ -70,10 +46,8 @@ function parseRetentionDays(value: string): number {
 }
 
 function parseCompression(value: string): Compression {
-  const text = value.trim();
-  if (text === '') return 'zstd';
-  if ((COMPRESSIONS as readonly string[]).includes(text)) return text as Compression;
-  throw new UsageError(`Expected compression as one of ${COMPRESSIONS.join(', ')}, found '${text}'.`, {
+  return oneOf(value, COMPRESSIONS, 'the compression input', {
+    fallback: Defaults.compression,
     hint: 'Leave it unset for zstd, the fastest at a size close to gzip.',
   });
 }
@@ -84,7 +58,7 @@ export function readExportInputs(read: InputReader): ExportInputs {
     images: parseList(read('images'), 'images'),
     archive: read('archive').trim(),
     tag: read('tag').trim(),
-    name: parseBundleName(read('name').trim() || DEFAULT_NAME),
+    name: parseBundleName(read('name').trim() || Defaults.bundleName),
     'retention-days': parseRetentionDays(read('retention-days')),
     compression: parseCompression(read('compression')),
     store: read('store').trim(),
@@ -108,7 +82,7 @@ export function readLoadInputs(read: InputReader): LoadInputs {
     });
   }
   return {
-    name: parseBundleName(read('name').trim() || DEFAULT_NAME),
+    name: parseBundleName(read('name').trim() || Defaults.bundleName),
     expect: expect === '' ? undefined : parseDigest(expect, 'expect input'),
     tags: parseList(read('tags'), 'tags'),
     store: read('store').trim(),

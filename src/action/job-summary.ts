@@ -1,8 +1,8 @@
 import * as core from '@actions/core';
 
 /** Appends Markdown to the job summary when the runner provides one; a failure to write it only warns. */
-export async function writeJobSummary(env: NodeJS.ProcessEnv, markdown: string): Promise<void> {
-  if (env['GITHUB_STEP_SUMMARY'] === undefined || env['GITHUB_STEP_SUMMARY'] === '') return;
+export async function writeJobSummary(stepSummary: string | undefined, markdown: string): Promise<void> {
+  if (stepSummary === undefined) return;
   try {
     await core.summary.addRaw(markdown, true).write();
   } catch (error) {

@@ -1,15 +1,14 @@
 import * as core from '@actions/core';
 import { DockerEngine } from '../engine/docker-engine.ts';
-import { parseDockerHost } from '../engine/docker-host.ts';
-import { loadBundle, type LoadResult } from '../handover/load.ts';
+import { loadBundle, type LoadResult } from '../handover/load/load.ts';
 import { selectStore } from '../store/select-store.ts';
 import { CountingStore } from './counting-store.ts';
-import { describeFailure } from './failure.ts';
 import { readLoadInputs } from './inputs.ts';
 import { writeJobSummary } from './job-summary.ts';
 import { logProgress } from './log-progress.ts';
 import { setOutputs, type LoadOutputs } from './outputs.ts';
-import { loadSummaryMarkdown, failureSummaryMarkdown } from './summary.ts';
+import { runStep } from './run-step.ts';
+import { loadSummaryMarkdown } from './summary.ts';
 
 export function loadOutputs(result: LoadResult): LoadOutputs {
   return {
@@ -21,13 +20,13 @@ export function loadOutputs(result: LoadResult): LoadOutputs {
 
 /** The load action: artifact -> verified bundle -> engine, each tag checked; outputs and a job summary. */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  try {
+  await runStep('load', env, async ({ settings, signal }) => {
     const inputs = readLoadInputs((name) => core.getInput(name));
     const runId = inputs['run-id'];
     const from = runId === undefined ? undefined : { runId, repository: inputs.repository, token: inputs['github-token'] };
     if (inputs['github-token'] !== '') core.setSecret(inputs['github-token']);
-    const store = new CountingStore(selectStore({ store: inputs.store, env, cwd: process.cwd(), from }));
-    const engine = new DockerEngine(parseDockerHost(env['DOCKER_HOST']));
+    const store = new CountingStore(selectStore({ store: inputs.store, defaultStore: settings.defaultStore, runner: settings.runner, cwd: process.cwd(), from }));
+    const engine = new DockerEngine(settings.engine);
     if (inputs.expect === undefined) {
       core.warning(
         `Loading whatever bundle is named '${inputs.name}' without pinning it. Set expect: to the producer's bundle-digest output (expect: \${{ needs.<job>.outputs.<output> }}) so only the image that was built is loaded.`,
@@ -40,7 +39,10 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         name: inputs.name,
         expect: inputs.expect,
         requireTags: inputs.tags,
+        signal,
         onProgress: logProgress((line) => core.info(line)),
+        stepBytes: settings.loadStepBytes,
+        zstd: settings.zstd,
       }),
     );
     const verifiedTags = result.images.flatMap((i) => i.tags);
@@ -48,7 +50,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       core.info(`Verified ${image.imageId} as ${image.tags.length === 0 ? '(untagged)' : image.tags.join(', ')}`);
     }
     await writeJobSummary(
-      env,
+      settings.stepSummary,
       loadSummaryMarkdown({
         name: result.name,
         bundleDigest: result.bundleDigest,
@@ -63,10 +65,5 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       }),
     );
     setOutputs(loadOutputs(result), (name, value) => core.setOutput(name, value));
-  } catch (error) {
-    const failure = describeFailure(error);
-    core.setFailed(failure.message);
-    process.exitCode = failure.exitStatus;
-    await writeJobSummary(env, failureSummaryMarkdown('load', failure.message));
-  }
+  });
 }

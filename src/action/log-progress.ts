@@ -1,5 +1,5 @@
 import type { ProgressListener } from '../handover/progress.ts';
-import { formatBytes } from './summary.ts';
+import { formatBytes } from '../units.ts';
 
 /**
  * A progress listener for a CI log: a line when a phase starts and then at

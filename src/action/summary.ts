@@ -1,4 +1,5 @@
 import { shortDigest } from '../digest/digest.ts';
+import { formatBytes, formatDuration } from '../units.ts';
 import type { PhaseTimings } from '../handover/progress.ts';
 
 /** One image as the summaries show it. */
@@ -43,22 +44,6 @@ export interface LoadSummary {
   totalMs: number;
 }
 
-/** 1536 -> "1.5 KiB"; exact bytes stay in the outputs. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-export function formatMs(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
 function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
@@ -82,9 +67,9 @@ function imagesTable(images: SummaryImage[]): string {
 }
 
 function phasesTable(phases: PhaseTimings, totalMs: number, uploadMs?: number): string {
-  const rows = Object.entries(phases).map(([phase, ms]) => [phase, formatMs(ms)]);
-  if (uploadMs !== undefined) rows.push(['(of which artifact upload)', formatMs(uploadMs)]);
-  return table(['Phase', 'Time'], [...rows, ['**total**', `**${formatMs(totalMs)}**`]]);
+  const rows = Object.entries(phases).map(([phase, ms]) => [phase, formatDuration(ms)]);
+  if (uploadMs !== undefined) rows.push(['(of which artifact upload)', formatDuration(uploadMs)]);
+  return table(['Phase', 'Time'], [...rows, ['**total**', `**${formatDuration(totalMs)}**`]]);
 }
 
 function ratio(stored: number, uncompressed: number): string {

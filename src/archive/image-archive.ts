@@ -4,6 +4,7 @@ import { Annotation } from '../bundle/annotations.ts';
 import { MANIFEST_MEDIA_TYPES, MediaType } from '../bundle/media-types.ts';
 import { parseDescriptor } from '../bundle/parse.ts';
 import type { Descriptor } from '../bundle/model.ts';
+import type { BorrowedChunk, BorrowedChunks } from '../io/borrowed-chunks.ts';
 import { readTar } from './tar/tar-reader.ts';
 import { peek, sniff, type ContentKind } from './sniff.ts';
 
@@ -21,11 +22,10 @@ export interface LayerBlob {
 /**
  * Takes a layer's bytes as they stream out of the archive and stores them.
  * `digest` is known when the archive names the blob by digest (OCI layouts).
- * Each chunk is valid only until the next is asked for: copy what you keep.
  * It resolves once it has consumed the body; with a PendingLayer, storing
  * it may go on while the next layer streams.
  */
-export type LayerSink = (body: AsyncIterable<Buffer>, kind: Exclude<ContentKind, 'json'>, digest: Digest | undefined) => Promise<LayerBlob | PendingLayer>;
+export type LayerSink = (body: BorrowedChunks, kind: Exclude<ContentKind, 'json'>, digest: Digest | undefined) => Promise<LayerBlob | PendingLayer>;
 
 /** A layer whose body the sink has consumed, still being stored (hashed, moved into place). */
 export interface PendingLayer {
@@ -63,13 +63,13 @@ function malformed(why: string): MalformedArchiveError {
   });
 }
 
-async function collect(body: AsyncIterable<Buffer>, limit: number, name: string): Promise<Buffer> {
+async function collect(body: AsyncIterable<BorrowedChunk>, limit: number, name: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of body) {
     length += chunk.length;
     if (length > limit) throw new LimitExceededError(`Archive entry '${name}' is larger than the ${limit} bytes a metadata file may have.`);
-    chunks.push(Buffer.from(chunk)); // the source may reuse the chunk once the next is pulled
+    chunks.push(Buffer.from(chunk));
   }
   return Buffer.concat(chunks);
 }

@@ -1,3 +1,4 @@
+import { lend, type BorrowedChunk } from '../io/borrowed-chunks.ts';
 import { BLOCK, parseHeader } from './tar/tar-header.ts';
 
 export type ContentKind = 'gzip' | 'zstd' | 'json' | 'tar';
@@ -16,7 +17,7 @@ export function sniff(head: Uint8Array): ContentKind {
 }
 
 /** Reads the first `n` bytes of a chunk stream and gives back a stream of all of it. */
-export async function peek(body: AsyncIterator<Buffer>, n: number): Promise<{ head: Buffer; all: AsyncGenerator<Buffer> }> {
+export async function peek(body: AsyncIterator<BorrowedChunk>, n: number): Promise<{ head: Buffer; all: AsyncGenerator<BorrowedChunk> }> {
   const chunks: Buffer[] = [];
   let length = 0;
   let done = false;
@@ -26,12 +27,12 @@ export async function peek(body: AsyncIterator<Buffer>, n: number): Promise<{ he
       done = true;
       break;
     }
-    chunks.push(Buffer.from(next.value)); // the source may reuse the chunk once the next is pulled
+    chunks.push(Buffer.from(next.value));
     length += next.value.length;
   }
   const head = Buffer.concat(chunks);
-  async function* all(): AsyncGenerator<Buffer> {
-    if (head.length > 0) yield head;
+  async function* all(): AsyncGenerator<BorrowedChunk> {
+    if (head.length > 0) yield lend(head);
     if (done) return;
     for (;;) {
       const next = await body.next();

@@ -37,8 +37,9 @@ export function programHelp(commands: readonly Command[]): string {
     '',
     `Run '${PROGRAM} <command> --help' for a command's options and examples.`,
     '',
-    'Exit statuses: 0 ok, 1 internal error, 2 usage, 3 not found, 4 engine,',
-    '5 integrity, 6 unsupported format, 7 store I/O, 130 interrupted.',
+    'Exit statuses: 0 ok, 1 check found problems, 2 usage, 3 not found, 4 engine,',
+    '5 integrity, 6 unsupported format, 7 store I/O, 70 internal error (a bug),',
+    '130 interrupted.',
     '',
   ].join('\n');
 }

@@ -1,19 +1,19 @@
 import { parseArgs } from 'node:util';
-import type { HandoverError} from '../errors.ts';
-import { ExitStatus, InterruptedError, UsageError, describeCause, isHandoverError } from '../errors.ts';
-import type { Command, CommandIO, OptionSpec, ParsedArgs } from './command.ts';
+import { asInterruption } from '../entry/interrupt.ts';
+import { ExitStatus, UsageError, describeCause, isHandoverError, type HandoverError } from '../errors.ts';
 import { VERSION } from '../version.ts';
+import { wantsJson } from './args.ts';
+import type { Command, CommandIO, OptionSpec, ParsedArgs } from './command.ts';
 import { commands } from './commands/index.ts';
 import { PROGRAM, commandHelp, programHelp } from './help.ts';
 
+function commandOptions(command: Command): Record<string, OptionSpec> {
+  return { ...command.options, help: { type: 'boolean', short: 'h', description: 'Show this help.' } };
+}
 
 function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
-  const options: Record<string, OptionSpec> = {
-    ...command.options,
-    help: { type: 'boolean', short: 'h', description: 'Show this help.' },
-  };
   try {
-    const parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args: argv, options: commandOptions(command), allowPositionals: true, strict: true });
     return { values: parsed.values, positionals: parsed.positionals };
   } catch (error) {
     // parseArgs explains the problem well ("Unknown option '--x'"); add where to look.
@@ -49,10 +49,23 @@ export function reportError(error: unknown, io: CommandIO, json: boolean): numbe
   return status;
 }
 
+/**
+ * Whether a command line asks for JSON output, by its parsed options. Read
+ * leniently, so an error in the rest of the line is still reported in JSON.
+ */
+function jsonRequested(command: Command | undefined, argv: string[]): boolean {
+  if (command === undefined) return false;
+  try {
+    return wantsJson(parseArgs({ args: argv, options: commandOptions(command), allowPositionals: true, strict: false }).values);
+  } catch {
+    return false;
+  }
+}
+
 /** The CLI: the one place that turns errors into messages and exit statuses. */
 export async function main(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
-  const json = rest.includes('--json') || rest.includes('--format=json');
+  const json = jsonRequested(commands.find((c) => c.name === name), rest);
   try {
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       const topic = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
@@ -76,20 +89,6 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
     }
     return await command.run(args, io);
   } catch (error) {
-    return reportError(io.signal.aborted ? interruption(io.signal, error) : error, io, json);
+    return reportError(asInterruption(io.signal, error), io, json);
   }
-}
-
-/**
- * Whatever an interrupted command threw (an AbortError, a request torn down,
- * a stream closed early) is reported as the interruption it is.
- */
-function interruption(signal: AbortSignal, error: unknown): InterruptedError {
-  if (error instanceof InterruptedError) return error;
-  const reason: unknown = signal.reason;
-  const why = reason instanceof Error ? reason.message : 'interrupted';
-  return new InterruptedError(`Stopped: ${why.replace(/\.$/, '')}.`, {
-    hint: 'Nothing partial was published or tagged; run the command again.',
-    cause: error,
-  });
 }

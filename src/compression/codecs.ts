@@ -16,14 +16,17 @@ let zstdCommand: boolean | undefined;
 /** How the zstd command compresses: level 3 on every core, to stdout. */
 export const ZSTD_ARGS = [`-${ZSTD_LEVEL}`, '-T0', '-q', '-c', '--no-progress'];
 
+/** How zstd layers are (de)compressed: by the zstd command when installed, or in this process. */
+export type ZstdCodec = 'command' | 'builtin';
+
 /**
- * Whether the zstd command is there to use. It compresses on every core
+ * Whether the zstd command is to be used. It compresses on every core
  * (Node's zstd uses one), and its output does not depend on how many cores
- * or how the input was cut, so digests still repeat. HANDOVER_ZSTD=builtin
- * keeps compression in process.
+ * or how the input was cut, so digests still repeat. 'builtin' keeps
+ * compression in process.
  */
-export function zstdCommandAvailable(env: NodeJS.ProcessEnv): boolean {
-  if (env['HANDOVER_ZSTD'] === 'builtin') return false;
+export function useZstdCommand(codec: ZstdCodec): boolean {
+  if (codec === 'builtin') return false;
   zstdCommand ??= spawnSync('zstd', ['--version'], { stdio: 'ignore' }).status === 0;
   return zstdCommand;
 }

@@ -2,12 +2,12 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
-import { copyChunks } from '../archive/copy-chunks.ts';
 import { pipeline } from 'node:stream/promises';
 import type { Compression } from '../bundle/media-types.ts';
-import { ByteCounter } from '../handover/byte-counter.ts';
+import { ownedChunks, type BorrowedChunks } from '../io/borrowed-chunks.ts';
+import { ByteCounter } from '../io/byte-counter.ts';
 import { childExit } from './child-exit.ts';
-import { ZSTD_ARGS, compressionStages, zstdCommandAvailable } from './codecs.ts';
+import { ZSTD_ARGS, compressionStages, useZstdCommand, type ZstdCodec } from './codecs.ts';
 
 /**
  * Compresses a stream into a new file at `path` and returns how many bytes
@@ -15,14 +15,15 @@ import { ZSTD_ARGS, compressionStages, zstdCommandAvailable } from './codecs.ts'
  * compressed bytes never pass through this process.
  */
 export async function compressToFile(
-  source: AsyncIterable<Buffer>,
+  source: BorrowedChunks,
   path: string,
   compression: Exclude<Compression, 'none'>,
-  signal: AbortSignal | undefined,
+  options: { codec: ZstdCodec; signal: AbortSignal | undefined },
 ): Promise<number> {
-  if (compression === 'zstd' && zstdCommandAvailable(process.env)) return await zstdToFile(source, path, signal);
+  const { signal } = options;
+  if (compression === 'zstd' && useZstdCommand(options.codec)) return await zstdToFile(source, path, signal);
   const counter = new ByteCounter();
-  const stages = [Readable.from(copyChunks(source)), counter, ...compressionStages(compression), createWriteStream(path, { flags: 'wx' })];
+  const stages = [Readable.from(ownedChunks(source)), counter, ...compressionStages(compression), createWriteStream(path, { flags: 'wx' })];
   await pipeline(stages, signal === undefined ? {} : { signal });
   return counter.bytes;
 }
@@ -34,11 +35,8 @@ function writeChunk(stdin: Writable, chunk: Buffer): Promise<void> {
   });
 }
 
-/**
- * Feeds the zstd command chunk by chunk, each write awaited: the source's
- * chunks are valid only until the next is pulled.
- */
-async function zstdToFile(source: AsyncIterable<Buffer>, path: string, signal: AbortSignal | undefined): Promise<number> {
+/** Feeds the zstd command chunk by chunk, each write awaited, since the chunks are borrowed. */
+async function zstdToFile(source: BorrowedChunks, path: string, signal: AbortSignal | undefined): Promise<number> {
   const file = await open(path, 'wx');
   let child: ChildProcessByStdio<Writable, null, Readable>;
   try {

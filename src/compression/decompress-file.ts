@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BorrowedChunk } from '../io/borrowed-chunks.ts';
 import { readPooledSocket } from '../io/pooled-socket-reader.ts';
 import { childExit } from './child-exit.ts';
 
@@ -14,11 +15,10 @@ import { childExit } from './child-exit.ts';
  * pipe cannot be read that way; a connected socket can, and the child writes
  * to it as to any stdout.) The socket lives in a private directory, so no
  * other user can connect to it. Resolves once zstd runs, failing when the
- * socket cannot be made (callers may decompress otherwise); each chunk of
- * the stream is valid until the next is asked for, and the stream fails if
- * zstd does.
+ * socket cannot be made (callers may decompress otherwise); the stream
+ * fails if zstd does.
  */
-export async function startZstdDecompression(path: string): Promise<AsyncGenerator<Buffer>> {
+export async function startZstdDecompression(path: string): Promise<AsyncGenerator<BorrowedChunk>> {
   // A unix socket path has room for about 100 bytes; a long TMPDIR would not leave enough.
   const dir = await mkdtemp(join(tmpdir().length > 80 ? '/tmp' : tmpdir(), 'handover-'));
   const server = createServer();

@@ -6,6 +6,7 @@ import {
   describeCause,
   isHandoverError,
 } from '../errors.ts';
+import type { BorrowedChunks } from '../io/borrowed-chunks.ts';
 import type { EngineEndpoint } from './docker-host.ts';
 import type { Engine, EngineVersion, ImageInfo } from './engine.ts';
 import { JsonMessageParser, messageError, messageText } from './json-messages.ts';
@@ -123,11 +124,8 @@ export class DockerEngine implements Engine {
     return (body.DriverStatus ?? []).some(([key, value]) => key === 'driver-type' && value.includes('containerd.snapshotter'));
   }
 
-  /**
-   * The save archive, read through a few reused buffers (see the request of http-client.ts): a
-   * chunk is valid until the next is asked for.
-   */
-  async saveImages(references: readonly string[], signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
+  /** The save archive, read through a few reused buffers (see the request of http-client.ts). */
+  async saveImages(references: readonly string[], signal?: AbortSignal): Promise<BorrowedChunks> {
     const query = references.map((r) => `names=${encodeURIComponent(r)}`).join('&');
     const response = await this.send('GET', `/images/get?${query}`, { signal });
     if (response.status === 200) return response.body;

@@ -1,6 +1,8 @@
+import { Defaults } from '../defaults.ts';
 import { UsageError } from '../errors.ts';
 
-export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+/** The port of a tcp:// DOCKER_HOST that names none: the engine's plain-HTTP port. */
+const DOCKER_TCP_PORT = 2375;
 
 /** Where the engine listens: a unix socket or a TCP address. */
 export type EngineEndpoint =
@@ -9,7 +11,7 @@ export type EngineEndpoint =
 
 /** Reads DOCKER_HOST (unix:// or tcp://), defaulting to the standard socket. */
 export function parseDockerHost(value: string | undefined): EngineEndpoint {
-  const url = value === undefined || value.trim() === '' ? DEFAULT_DOCKER_HOST : value.trim();
+  const url = value === undefined || value.trim() === '' ? Defaults.dockerHost : value.trim();
   if (url.startsWith('unix://')) {
     const socketPath = url.slice('unix://'.length);
     if (socketPath === '') throw invalid(url);
@@ -23,10 +25,20 @@ export function parseDockerHost(value: string | undefined): EngineEndpoint {
       throw invalid(url); // "tcp://" or a port that is not a number: a usage error, not a crash
     }
     if (parsed.hostname === '') throw invalid(url);
-    return { kind: 'tcp', host: parsed.hostname, port: parsed.port === '' ? 2375 : Number(parsed.port), url };
+    return { kind: 'tcp', host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: explicitPort(url) ?? DOCKER_TCP_PORT, url };
   }
   if (url.startsWith('/')) return { kind: 'unix', socketPath: url, url: `unix://${url}` };
   throw invalid(url);
+}
+
+/**
+ * The port written in the address. URL drops a port that is its scheme's
+ * default (http's 80), so it is read from the text itself.
+ */
+function explicitPort(url: string): number | undefined {
+  const authority = url.replace(/^[a-z]+:\/\//, '').split(/[/?#]/, 1)[0] ?? '';
+  const match = /:([0-9]+)$/.exec(authority);
+  return match === null ? undefined : Number(match[1]);
 }
 
 function invalid(url: string): UsageError {

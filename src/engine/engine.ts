@@ -1,3 +1,5 @@
+import type { BorrowedChunks } from '../io/borrowed-chunks.ts';
+
 export interface EngineVersion {
   version: string;
   apiVersion: string;
@@ -34,11 +36,8 @@ export interface Engine {
   listImageIds(): Promise<string[]>;
   /** True when images live in containerd's store (Docker 29's default), not the engine's own layer store. */
   usesContainerdStore(): Promise<boolean>;
-  /**
-   * The archive `docker save` writes, as chunks. A chunk is valid only until
-   * the next is asked for (the reader reuses its buffers): copy what you keep.
-   */
-  saveImages(references: readonly string[], signal?: AbortSignal): Promise<AsyncIterable<Buffer>>;
+  /** The archive `docker save` writes, in chunks lent from the reader's reused buffers. */
+  saveImages(references: readonly string[], signal?: AbortSignal): Promise<BorrowedChunks>;
   /** Streams an archive into the engine; resolves with the engine's messages once it has loaded it. */
   loadImages(archive: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<string[]>;
   tagImage(id: string, repository: string, tag: string): Promise<void>;

@@ -1,16 +1,14 @@
 import { connect, type Socket } from 'node:net';
+import type { BorrowedChunk } from '../io/borrowed-chunks.ts';
 import { PooledChunks, pooledOnRead } from '../io/pooled-chunks.ts';
 import type { EngineEndpoint } from './docker-host.ts';
 
-/**
- * A response whose body arrives in a few reused buffers. Each body chunk is
- * valid only until the next one is asked for: a consumer copies what it keeps.
- */
+/** A response whose body arrives in a few reused buffers. */
 export interface PooledResponse {
   status: number;
   /** Header names in lower case. */
   headers: Map<string, string>;
-  body: AsyncIterableIterator<Buffer>;
+  body: AsyncIterableIterator<BorrowedChunk>;
   /** Ends the exchange early, failing a body still being read with `error`. */
   close(error?: Error): void;
 }

@@ -2,18 +2,13 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseIndex, parseManifest, BundleLimits } from '../bundle/parse.ts';
 import { Annotation } from '../bundle/annotations.ts';
+import { parseImageConfig, type ImageConfig } from '../bundle/config.ts';
+import { MAX_DOCUMENT_DEPTH, nestsDeeperThan } from '../bundle/json-depth.ts';
 import type { BundleImage, BundleIndex, Descriptor, ImageManifest } from '../bundle/model.ts';
-import { parseDigest, type Digest } from '../digest/digest.ts';
+import type { Digest } from '../digest/digest.ts';
 import { HashingStream } from '../digest/hashing-stream.ts';
 import { BundleDigestMismatchError, LimitExceededError, MalformedBundleError, VerificationError } from '../errors.ts';
-import { nestsDeeperThan } from '../store/layout/layout-source.ts';
 import type { BundleSource } from '../store/store.ts';
-
-export interface ImageConfig {
-  diffIds: Digest[];
-  architecture: string | undefined;
-  os: string | undefined;
-}
 
 /** One image of a bundle, with its manifest and config read and verified. */
 export interface ResolvedImage {
@@ -38,32 +33,12 @@ export async function readVerifiedBlob(source: BundleSource, descriptor: Descrip
     for await (const chunk of verified) chunks.push(chunk);
   });
   const bytes = Buffer.concat(chunks);
-  // Parsing megabytes of `[[[[…` costs hundreds of MiB; a real manifest or config nests a few levels.
   if (nestsDeeperThan(bytes, MAX_DOCUMENT_DEPTH)) {
     throw new LimitExceededError(`The ${label} is nested more than ${MAX_DOCUMENT_DEPTH} levels deep.`, {
       hint: 'A bundle\'s manifests and configs are a few levels deep; this one was crafted. Do not use the bundle.',
     });
   }
   return bytes;
-}
-
-/** How deep a manifest or config may nest arrays and objects. */
-const MAX_DOCUMENT_DEPTH = 64;
-
-function parseConfig(bytes: Buffer, label: string): ImageConfig {
-  let raw: { rootfs?: { diff_ids?: unknown }; architecture?: unknown; os?: unknown };
-  try {
-    raw = JSON.parse(bytes.toString('utf8')) as typeof raw;
-  } catch {
-    throw new MalformedBundleError(`The config of ${label} is not JSON.`);
-  }
-  const diffIds = raw.rootfs?.diff_ids;
-  if (!Array.isArray(diffIds)) throw new MalformedBundleError(`The config of ${label} lists no layer diff ids (rootfs.diff_ids).`);
-  return {
-    diffIds: diffIds.map((d) => parseDigest(String(d), `diff id in the config of ${label}`)),
-    architecture: typeof raw.architecture === 'string' ? raw.architecture : undefined,
-    os: typeof raw.os === 'string' ? raw.os : undefined,
-  };
 }
 
 /**
@@ -94,7 +69,7 @@ export async function resolveBundle(source: BundleSource, expect: Digest | undef
         hint: 'The bundle was altered. Export it again.',
       });
     }
-    const parsedConfig = parseConfig(config, label);
+    const parsedConfig = parseImageConfig(config, label);
     if (parsedConfig.diffIds.length !== manifest.layers.length) {
       throw new MalformedBundleError(
         `The image ${label} has ${manifest.layers.length} layers but its config lists ${parsedConfig.diffIds.length} diff ids.`,

@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { Annotation } from '../bundle/annotations.ts';
+import { Defaults } from '../defaults.ts';
 import { parseDigest, type Digest } from '../digest/digest.ts';
 import { HashingStream } from '../digest/hashing-stream.ts';
 import { parseBundleName } from '../store/bundle-name.ts';
@@ -36,8 +37,8 @@ export interface InspectResult {
 }
 
 /** Describes a bundle; with `verifyBlobs`, also reads and hashes every layer. */
-export async function inspectBundle(options: { store: Store; name: string; expect?: string | undefined; verifyBlobs?: boolean }): Promise<InspectResult> {
-  const name = parseBundleName(options.name);
+export async function inspectBundle(options: { store: Store; name?: string | undefined; expect?: string | undefined; verifyBlobs?: boolean }): Promise<InspectResult> {
+  const name = parseBundleName(options.name ?? Defaults.bundleName);
   const expect = options.expect === undefined || options.expect === '' ? undefined : parseDigest(options.expect, '--expect digest');
   const source = await options.store.openBundle(name);
   try {

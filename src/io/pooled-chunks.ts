@@ -1,14 +1,15 @@
 import type { OnReadOpts, Socket } from 'node:net';
 import { BufferPool } from './buffer-pool.ts';
+import { lend, type BorrowedChunk } from './borrowed-chunks.ts';
 
 const BUFFERS = 8;
 const BUFFER_SIZE = 256 * 1024;
 
 /**
- * Chunks of pooled buffers, handed to one consumer in order. A chunk is
- * valid only until the next is asked for: asking gives its buffer back.
+ * Chunks of pooled buffers, handed to one consumer in order; asking for
+ * the next chunk gives the last one's buffer back.
  */
-export class PooledChunks implements AsyncIterableIterator<Buffer> {
+export class PooledChunks implements AsyncIterableIterator<BorrowedChunk> {
   readonly pool = new BufferPool(BUFFERS, BUFFER_SIZE);
   private readonly queue: Array<{ view: Buffer; owner: Buffer }> = [];
   private current: Buffer | undefined;
@@ -46,13 +47,13 @@ export class PooledChunks implements AsyncIterableIterator<Buffer> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<Buffer>> {
+  async next(): Promise<IteratorResult<BorrowedChunk>> {
     this.releaseCurrent();
     for (;;) {
       const item = this.queue.shift();
       if (item !== undefined) {
         this.current = item.owner;
-        return { done: false, value: item.view };
+        return { done: false, value: lend(item.view) };
       }
       if (this.complete()) {
         this.finish();
@@ -66,7 +67,7 @@ export class PooledChunks implements AsyncIterableIterator<Buffer> {
     }
   }
 
-  return(): Promise<IteratorResult<Buffer>> {
+  return(): Promise<IteratorResult<BorrowedChunk>> {
     this.finish();
     return Promise.resolve({ done: true, value: undefined });
   }

@@ -1,11 +1,12 @@
 import { connect, type Socket } from 'node:net';
+import type { BorrowedChunks } from './borrowed-chunks.ts';
 import { PooledChunks, pooledOnRead } from './pooled-chunks.ts';
 
 /**
  * Connects to a unix socket and reads all it sends into pooled buffers (see
- * BufferPool). A chunk is valid only until the next is asked for.
+ * BufferPool).
  */
-export function readPooledSocket(path: string): { socket: Socket; chunks: AsyncIterableIterator<Buffer> } {
+export function readPooledSocket(path: string): { socket: Socket; chunks: BorrowedChunks } {
   const chunks = new PooledChunks();
   const { onread, attach } = pooledOnRead(chunks, (view, owner) => chunks.push(view, owner));
   const socket = connect({ path, onread });

@@ -1,28 +1,34 @@
-import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { artifactStoreLocation } from './github/artifact-location.ts';
 import type { CrossRunSource, GitHubArtifactStoreOptions } from './github/github-artifact-store.ts';
-import { LocalStore, defaultStorePath } from './local/local-store.ts';
+import { LocalStore } from './local/local-store.ts';
 import type { BundleListing, BundleSource, BundleWriter, Store } from './store.ts';
 
 /** The value of a store option that asks for GitHub Actions artifacts explicitly. */
 export const GITHUB_STORE_NAMES: readonly string[] = ['github', 'github-artifacts'];
 
+/** Where the job runs, as far as the stores care. */
+export interface RunnerContext {
+  /** Inside a GitHub Actions job step that can reach the artifact service. */
+  actions: boolean;
+  /** Where temporary files go: RUNNER_TEMP on a runner, else the system's. */
+  tempDir: string;
+  /** "run 1234 of owner/repo", for messages. */
+  runLabel: string;
+}
+
 export interface StoreSelection {
   /** The user's store choice: a directory path, 'github', or empty for the default. */
   store?: string | undefined;
-  env: NodeJS.ProcessEnv;
+  /** The local store when none is chosen outside a runner. */
+  defaultStore: string;
+  runner: RunnerContext;
   /** Relative store paths resolve against this. */
   cwd: string;
   /** For GitHub artifacts: how long an upload is kept, in days. */
   retentionDays?: number | undefined;
   /** For GitHub artifacts: read another run's artifacts. */
   from?: CrossRunSource | undefined;
-}
-
-/** True inside a GitHub Actions job step that can reach the artifact service. */
-export function insideActionsRunner(env: NodeJS.ProcessEnv): boolean {
-  return nonEmpty(env['ACTIONS_RUNTIME_TOKEN']) && nonEmpty(env['ACTIONS_RESULTS_URL']);
 }
 
 /**
@@ -32,23 +38,15 @@ export function insideActionsRunner(env: NodeJS.ProcessEnv): boolean {
  */
 export function selectStore(selection: StoreSelection): Store {
   const choice = (selection.store ?? '').trim();
-  if (GITHUB_STORE_NAMES.includes(choice) || (choice === '' && insideActionsRunner(selection.env))) {
-    return githubStore(selection);
+  if (GITHUB_STORE_NAMES.includes(choice) || (choice === '' && selection.runner.actions)) {
+    return new DeferredGitHubStore({
+      tempRoot: selection.runner.tempDir,
+      retentionDays: selection.retentionDays,
+      from: selection.from,
+      runLabel: selection.runner.runLabel,
+    });
   }
-  if (choice !== '') return new LocalStore(resolve(selection.cwd, choice));
-  return new LocalStore(defaultStorePath(selection.env));
-}
-
-function githubStore(selection: StoreSelection): Store {
-  const env = selection.env;
-  const runId = env['GITHUB_RUN_ID'];
-  const repository = env['GITHUB_REPOSITORY'];
-  return new DeferredGitHubStore({
-    tempRoot: nonEmpty(env['RUNNER_TEMP']) ? env['RUNNER_TEMP'] : tmpdir(),
-    retentionDays: selection.retentionDays,
-    from: selection.from,
-    runLabel: nonEmpty(runId) ? `run ${runId}${nonEmpty(repository) ? ` of ${repository}` : ''}` : 'this workflow run',
-  });
+  return new LocalStore(choice === '' ? selection.defaultStore : resolve(selection.cwd, choice));
 }
 
 /**
@@ -72,19 +70,15 @@ class DeferredGitHubStore implements Store {
     return await this.loaded;
   }
 
-  async createBundle(name: string, options?: { signal?: AbortSignal }): Promise<BundleWriter> {
-    return await (await this.store()).createBundle(name, options);
+  async createBundle(name: string): Promise<BundleWriter> {
+    return await (await this.store()).createBundle(name);
   }
 
-  async openBundle(name: string, options?: { signal?: AbortSignal }): Promise<BundleSource> {
-    return await (await this.store()).openBundle(name, options);
+  async openBundle(name: string): Promise<BundleSource> {
+    return await (await this.store()).openBundle(name);
   }
 
   async list(): Promise<BundleListing[]> {
     return await (await this.store()).list();
   }
-}
-
-function nonEmpty(value: string | undefined): value is string {
-  return value !== undefined && value.trim() !== '';
 }

@@ -32,8 +32,6 @@ export interface BlobWriteOptions {
  * last, so a reader sees the whole bundle or nothing.
  */
 export interface BundleWriter {
-  /** True when the store already holds this blob, so the caller may skip producing it. */
-  hasBlob(digest: Digest): Promise<boolean>;
   /** Streams a blob in, hashing it; a blob the store already holds is not written again. */
   writeBlob(source: Readable, options?: BlobWriteOptions): Promise<StoredBlob>;
   /**
@@ -77,8 +75,8 @@ export interface Store {
   readonly kind: string;
   /** Where the store is, for messages. */
   readonly location: string;
-  createBundle(name: string, options?: { signal?: AbortSignal }): Promise<BundleWriter>;
+  createBundle(name: string): Promise<BundleWriter>;
   /** Throws StoreNotFoundError or BundleNotFoundError when there is nothing to open. */
-  openBundle(name: string, options?: { signal?: AbortSignal }): Promise<BundleSource>;
+  openBundle(name: string): Promise<BundleSource>;
   list(): Promise<BundleListing[]>;
 }

@@ -8,7 +8,8 @@ import { digestHex, sha256Digest } from '../../src/digest/digest.ts';
 import { DockerEngine } from '../../src/engine/docker-engine.ts';
 import { parseDockerHost } from '../../src/engine/docker-host.ts';
 import { EngineRequestError } from '../../src/errors.ts';
-import { exportImages } from '../../src/handover/export.ts';
+import { exportImages } from '../../src/handover/export/export.ts';
+import type { BorrowedChunks } from '../../src/io/borrowed-chunks.ts';
 import { LocalStore } from '../../src/store/local/local-store.ts';
 import { docker, imageId, removeImages, runContainer } from '../support/docker.ts';
 import { buildTestImages, type TestImages } from '../support/images.ts';
@@ -74,7 +75,7 @@ describe('the bottom layer head start of export', () => {
     /** The engine, except that a save of an image by id (the bottom image) fails as a full disk would make it. */
     class BottomSaveFails extends DockerEngine {
       refused = 0;
-      override async saveImages(references: readonly string[], signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
+      override async saveImages(references: readonly string[], signal?: AbortSignal): Promise<BorrowedChunks> {
         if (references.length === 1 && references[0]!.startsWith('sha256:')) {
           this.refused++;
           throw new EngineRequestError('The engine could not export it (500): no space left on device.');
@@ -83,7 +84,7 @@ describe('the bottom layer head start of export', () => {
       }
     }
     const engine = new BottomSaveFails(parseDockerHost(engines.producer));
-    const result = await exportImages({ store: new LocalStore(join(work, 'refused')), name: 'docker-image', sources: [images.app], engine, headStartBytes: 1 });
+    const result = await exportImages({ store: new LocalStore(join(work, 'refused')), source: { engine, references: [images.app] }, headStartBytes: 1 });
     const plain = await exportTo(join(work, 'refused-plain'), { HANDOVER_HEAD_START_BYTES: 'off' }, images.app);
     expect(engine.refused).toBe(1);
     expect(Object.keys(result.timings.phases)).toContain('head start');

@@ -9,13 +9,14 @@ describe('the library entry', () => {
     for (const name of ['exportImages', 'loadBundle', 'inspectBundle', 'DockerEngine', 'LocalStore', 'selectStore', 'checkWorkflows', 'migrateWorkflow'] as const) {
       expect(typeof handover[name], name).toBe('function');
     }
-    expect(handover.parseDockerHost(undefined).url).toBe(handover.DEFAULT_DOCKER_HOST);
+    expect(handover.parseDockerHost(undefined).url).toBe(handover.Defaults.dockerHost);
   });
 
   it('refuses an empty reference with the typed error a caller can branch on', async () => {
     const store = await mkdtemp(join(tmpdir(), 'handover-lib-'));
     try {
-      const attempt = handover.exportImages({ store: new handover.LocalStore(store), name: 'docker-image', sources: [''] });
+      const engine = new handover.DockerEngine(handover.parseDockerHost(undefined));
+      const attempt = handover.exportImages({ store: new handover.LocalStore(store), source: { engine, references: [''] } });
       await expect(attempt).rejects.toBeInstanceOf(handover.EmptyReferenceError);
       await expect(attempt).rejects.toMatchObject({ code: 'REF_EMPTY', exitStatus: handover.ExitStatus.usage });
     } finally {

@@ -1,9 +1,10 @@
+import { lend, type BorrowedChunk } from '../../io/borrowed-chunks.ts';
+
 /**
  * Pull-based reading of an async byte stream: exact reads for headers and
  * bounded chunk streams for bodies. Pulling (rather than pushing) keeps
  * back-pressure intact: nothing is read faster than the consumer takes it.
- * A source may reuse a chunk's memory once the next chunk is pulled; so may
- * this: a chunk from `chunks` is valid until the next is asked for.
+ * Its source may lend its chunks; so does `chunks`.
  */
 export class ByteSource {
   private readonly iterator: AsyncIterator<Uint8Array>;
@@ -40,7 +41,7 @@ export class ByteSource {
   }
 
   /** Up to n bytes as they arrive; ends early only when the stream does. */
-  async *chunks(n: number): AsyncGenerator<Buffer> {
+  async *chunks(n: number): AsyncGenerator<BorrowedChunk> {
     let left = n;
     while (left > 0) {
       if (this.head.length === 0 && !(await this.fill())) return;
@@ -48,7 +49,7 @@ export class ByteSource {
       this.head = this.head.subarray(take.length);
       this.position += take.length;
       left -= take.length;
-      yield take;
+      yield lend(take);
     }
   }
 

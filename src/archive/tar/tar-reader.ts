@@ -1,11 +1,12 @@
 import { MalformedArchiveError } from '../../errors.ts';
+import type { BorrowedChunk } from '../../io/borrowed-chunks.ts';
 import { ByteSource } from './byte-source.ts';
 import { BLOCK, isZeroBlock, padding, parseHeader, type TarHeader } from './tar-header.ts';
 
 export interface TarEntry {
   header: TarHeader;
   /** The entry's bytes; whatever the consumer leaves unread is skipped. */
-  body: AsyncGenerator<Buffer>;
+  body: AsyncGenerator<BorrowedChunk>;
 }
 
 /** Extended headers larger than this are refused: they hold a path or two. */

@@ -1,21 +1,18 @@
 import { resolve } from 'node:path';
-import { COMPRESSIONS, type Compression } from '../../bundle/media-types.ts';
+import { COMPRESSIONS } from '../../bundle/media-types.ts';
+import { Defaults } from '../../defaults.ts';
+import { DockerEngine } from '../../engine/docker-engine.ts';
+import { oneOf } from '../../entry/one-of.ts';
+import { readSettings } from '../../entry/settings.ts';
 import { UsageError } from '../../errors.ts';
-import { producerAnnotations } from '../../handover/ci-context.ts';
-import { exportImages, type ExportResult } from '../../handover/export.ts';
-import { VERSION } from '../../version.ts';
-import type { Command, CommandIO } from '../command.ts';
-import { bytesFromEnv, flag, jsonOption, nameOption, openEngine, openStore, quietOption, storeOption, stringValue, writeJson } from '../context.ts';
-import { formatBytes, formatDuration, phaseLines, table } from '../output/format.ts';
+import { exportImages, type ExportResult, type ExportSource } from '../../handover/export/export.ts';
+import { formatBytes, formatDuration } from '../../units.ts';
+import { flag, stringValue } from '../args.ts';
+import type { Command, CommandIO, ParsedArgs } from '../command.ts';
+import { jsonOption, nameOption, openStore, quietOption, storeOption } from '../options.ts';
+import { phaseLines, table } from '../output/format.ts';
+import { writeJson } from '../output/json.ts';
 import { ProgressDisplay } from '../output/progress-display.ts';
-
-function parseCompression(value: string | undefined): Compression {
-  const compression = value ?? 'zstd';
-  if ((COMPRESSIONS as readonly string[]).includes(compression)) return compression as Compression;
-  throw new UsageError(`Expected --compression to be one of ${COMPRESSIONS.join(', ')}, found '${compression}'.`, {
-    hint: 'zstd (the default) is fastest; gzip suits consumers with older tools.',
-  });
-}
 
 function summary(result: ExportResult): string {
   const rows = [['IMAGE', 'ID', 'LAYERS', 'SIZE', 'STORED']];
@@ -62,25 +59,28 @@ The engine writes a whole save to disk before its first byte. When the image's
 bottom layer is large (up to 1 GiB), export saves an image of that layer alone
 beside it (untagged, labelled io.github.image-handover.partial-of, removed
 afterwards) and compresses it meanwhile; HANDOVER_HEAD_START_BYTES sets the
-bottom layer's size from which it does (default 67108864, 64 MiB; off for never).`,
+bottom layer's size from which it does (default 67108864, 64 MiB; off for never).
+HANDOVER_ZSTD=builtin compresses in process instead of with the zstd command.`,
   async run(args, io: CommandIO) {
     const json = flag(args, 'json');
-    const archive = stringValue(args, 'archive');
-    const compression = parseCompression(stringValue(args, 'compression'));
-    const store = openStore(args, io);
+    const settings = readSettings(io.env);
+    const compression = oneOf(stringValue(args, 'compression'), COMPRESSIONS, '--compression', {
+      fallback: Defaults.compression,
+      hint: 'zstd (the default) is fastest; gzip suits consumers with older tools.',
+    });
+    const source = exportSource(args, io, settings.engine);
     const progress = json || flag(args, 'quiet') ? undefined : new ProgressDisplay(io.stderr);
     const result = await exportImages({
-      store,
-      name: stringValue(args, 'name') ?? 'docker-image',
-      sources: args.positionals,
-      archive: archive === undefined ? undefined : resolve(io.cwd, archive),
-      engine: archive === undefined ? openEngine(io) : undefined,
+      store: openStore(args, io, settings),
+      source,
+      name: stringValue(args, 'name'),
       tag: stringValue(args, 'tag'),
       compression,
-      producer: producerAnnotations(io.env, VERSION),
+      producer: settings.producer,
       signal: io.signal,
       onProgress: progress?.listener,
-      headStartBytes: headStartBytes(io.env),
+      headStartBytes: settings.headStartBytes,
+      zstd: settings.zstd,
     });
     progress?.done();
     if (json) writeJson(io, result);
@@ -89,9 +89,14 @@ bottom layer's size from which it does (default 67108864, 64 MiB; off for never)
   },
 };
 
-/** HANDOVER_HEAD_START_BYTES: the bottom layer's size from which it gets a head start (see exportImages). */
-function headStartBytes(env: NodeJS.ProcessEnv): number | 'off' | undefined {
-  if (env['HANDOVER_HEAD_START_BYTES']?.trim() === 'off') return 'off';
-  const hint = 'Unset it for the default (67108864, 64 MiB), set 1 to give any bottom layer a head start, or off for none.';
-  return bytesFromEnv(env, 'HANDOVER_HEAD_START_BYTES', hint, ', or off');
+/** Images from the engine, or --archive; not both. */
+function exportSource(args: ParsedArgs, io: CommandIO, engine: ReturnType<typeof readSettings>['engine']): ExportSource {
+  const archive = stringValue(args, 'archive');
+  if (archive === undefined) return { engine: new DockerEngine(engine), references: args.positionals };
+  if (args.positionals.length > 0) {
+    throw new UsageError(`Expected images from the engine or --archive, found both ('${args.positionals.join(' ')}' and --archive ${archive}).`, {
+      hint: 'Export either images from the engine or one archive file.',
+    });
+  }
+  return { archive: resolve(io.cwd, archive) };
 }

@@ -1,7 +1,11 @@
+import { readSettings } from '../../entry/settings.ts';
 import { inspectBundle, type InspectResult } from '../../handover/inspect.ts';
+import { flag, rejectPositionals, stringValue } from '../args.ts';
 import type { Command } from '../command.ts';
-import { flag, rejectPositionals, jsonOption, nameOption, openStore, storeOption, stringValue, writeJson } from '../context.ts';
-import { formatBytes, table } from '../output/format.ts';
+import { jsonOption, nameOption, openStore, storeOption } from '../options.ts';
+import { writeJson } from '../output/json.ts';
+import { formatBytes } from '../../units.ts';
+import { table } from '../output/format.ts';
 
 function describe(result: InspectResult): string {
   const lines = [
@@ -39,8 +43,8 @@ export const inspectCommand: Command = {
   async run(args, io) {
     rejectPositionals(args, 'inspect', 'Name the bundle with --name NAME.');
     const result = await inspectBundle({
-      store: openStore(args, io),
-      name: stringValue(args, 'name') ?? 'docker-image',
+      store: openStore(args, io, readSettings(io.env)),
+      name: stringValue(args, 'name'),
       expect: stringValue(args, 'expect'),
       verifyBlobs: flag(args, 'verify'),
     });

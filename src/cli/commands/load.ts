@@ -1,7 +1,12 @@
-import { loadBundle, type LoadResult } from '../../handover/load.ts';
+import { DockerEngine } from '../../engine/docker-engine.ts';
+import { readSettings } from '../../entry/settings.ts';
+import { loadBundle, type LoadResult } from '../../handover/load/load.ts';
+import { formatBytes, formatDuration } from '../../units.ts';
+import { flag, rejectPositionals, stringValue, stringValues } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
-import { bytesFromEnv, flag, rejectPositionals, jsonOption, nameOption, openEngine, openStore, quietOption, storeOption, stringValue, stringValues, writeJson } from '../context.ts';
-import { formatBytes, formatDuration, phaseLines, table } from '../output/format.ts';
+import { jsonOption, nameOption, openStore, quietOption, storeOption } from '../options.ts';
+import { phaseLines, table } from '../output/format.ts';
+import { writeJson } from '../output/json.ts';
 import { ProgressDisplay } from '../output/progress-display.ts';
 
 function summary(result: LoadResult): string {
@@ -49,16 +54,18 @@ carries at least (default 33554432; 1 gives every layer a load of its own).`,
   async run(args, io: CommandIO) {
     rejectPositionals(args, 'load', 'Name the bundle with --name NAME.');
     const json = flag(args, 'json');
+    const settings = readSettings(io.env);
     const progress = json || flag(args, 'quiet') ? undefined : new ProgressDisplay(io.stderr);
     const result = await loadBundle({
-      store: openStore(args, io),
-      engine: openEngine(io),
-      name: stringValue(args, 'name') ?? 'docker-image',
+      store: openStore(args, io, settings),
+      engine: new DockerEngine(settings.engine),
+      name: stringValue(args, 'name'),
       expect: stringValue(args, 'expect'),
       requireTags: stringValues(args, 'require-tag'),
       signal: io.signal,
       onProgress: progress?.listener,
-      stepBytes: stepBytes(io.env),
+      stepBytes: settings.loadStepBytes,
+      zstd: settings.zstd,
     });
     progress?.done();
     if (json) writeJson(io, result);
@@ -66,8 +73,3 @@ carries at least (default 33554432; 1 gives every layer a load of its own).`,
     return 0;
   },
 };
-
-/** HANDOVER_LOAD_STEP_BYTES: how many layer bytes one overlapped load carries (see loadBundle). */
-function stepBytes(env: NodeJS.ProcessEnv): number | undefined {
-  return bytesFromEnv(env, 'HANDOVER_LOAD_STEP_BYTES', 'Unset it for the default (33554432, 32 MiB), or set 1 to give every layer a load of its own.');
-}

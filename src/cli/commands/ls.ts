@@ -1,5 +1,8 @@
+import { readSettings } from '../../entry/settings.ts';
+import { flag, rejectPositionals } from '../args.ts';
 import type { Command } from '../command.ts';
-import { flag, rejectPositionals, jsonOption, openStore, storeOption, writeJson } from '../context.ts';
+import { jsonOption, openStore, storeOption } from '../options.ts';
+import { writeJson } from '../output/json.ts';
 import { table } from '../output/format.ts';
 
 export const lsCommand: Command = {
@@ -9,7 +12,7 @@ export const lsCommand: Command = {
   options: { store: storeOption, json: jsonOption },
   async run(args, io) {
     rejectPositionals(args, 'ls', 'ls takes no arguments; choose the store with --store DIR.');
-    const store = openStore(args, io);
+    const store = openStore(args, io, readSettings(io.env));
     const bundles = await store.list();
     if (flag(args, 'json')) {
       writeJson(io, { store: store.location, bundles });

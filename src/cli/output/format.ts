@@ -1,22 +1,4 @@
-/** Human-readable byte counts: 842.1 MB. Decimal units, as docker shows them. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-export function formatDuration(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
-}
-
-export function formatRate(bytes: number, ms: number): string {
-  return ms <= 0 ? '-' : `${formatBytes((bytes * 1000) / ms)}/s`;
-}
+import { formatDuration } from '../../units.ts';
 
 /** Aligns rows of cells into columns. */
 export function table(rows: string[][]): string {

@@ -1,5 +1,5 @@
 import type { ProgressEvent, ProgressListener } from '../../handover/progress.ts';
-import { formatBytes, formatRate } from './format.ts';
+import { formatBytes, formatRate } from '../../units.ts';
 
 const PLAIN_EVERY_MS = 5000;
 

@@ -1,7 +1,6 @@
 import { readFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { ArtifactNotFoundError, DefaultArtifactClient, type ArtifactClient, type FindOptions } from '@actions/artifact';
 import { OCI_LAYOUT_CONTENT } from '../../bundle/build.ts';
 import { referencedBlobs } from '../../bundle/references.ts';
@@ -10,7 +9,8 @@ import { BlobDigestMismatchError, BlobMissingError, BundleNotFoundError, UsageEr
 import { parseBundleName } from '../bundle-name.ts';
 import { BLOBS_DIR, BlobDirectory } from '../layout/blob-directory.ts';
 import { INDEX_FILE, LayoutSource, OCI_LAYOUT_FILE } from '../layout/layout-source.ts';
-import type { BlobWriteOptions, BundleListing, BundleSource, BundleWriter, PublishedBundle, Store, StoredBlob } from '../store.ts';
+import { LayoutBundleWriter } from '../layout/layout-writer.ts';
+import type { BundleListing, BundleSource, BundleWriter, PublishedBundle, Store } from '../store.ts';
 import { artifactServiceError } from './artifact-errors.ts';
 import { artifactStoreLocation } from './artifact-location.ts';
 
@@ -90,7 +90,15 @@ export class GitHubArtifactStore implements Store {
     const staging = await this.makeTemp('handover-export-');
     const blobs = new BlobDirectory(join(staging, 'layout'), join(staging, 'partial'));
     await blobs.ensure();
-    return new ArtifactBundleWriter(this, bundleName, staging, blobs);
+    const discard = (): Promise<void> => rm(staging, { recursive: true, force: true });
+    return new LayoutBundleWriter(blobs, {
+      publish: async (index) => {
+        const published = await this.publishStaged(bundleName, blobs, index);
+        await discard();
+        return published;
+      },
+      discard,
+    });
   }
 
   async openBundle(name: string): Promise<BundleSource> {
@@ -145,9 +153,40 @@ export class GitHubArtifactStore implements Store {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  // --- used by ArtifactBundleWriter ------------------------------------------
+  /** Uploads the staged layout: only what the index references, blobs first, the index last. */
+  private async publishStaged(name: string, blobs: BlobDirectory, index: Uint8Array): Promise<PublishedBundle> {
+    const layout = blobs.root;
+    const missing = (digest: Digest, cause: unknown): BlobMissingError =>
+      new BlobMissingError(`Bundle '${name}' references blob ${digest}, which was never written to it.`, {
+        hint: 'This is a bug in the export flow: the index was published before its blobs. Please report it.',
+        details: { digest },
+        ...(cause === undefined ? {} : { cause }),
+      });
+    const digests = await referencedBlobs(index, async (digest) => {
+      try {
+        return await readFile(blobs.path(digest));
+      } catch (error) {
+        throw missing(digest, error);
+      }
+    });
+    for (const digest of digests) if (!(await blobs.has(digest))) throw missing(digest, undefined);
+    try {
+      await writeFile(join(layout, OCI_LAYOUT_FILE), OCI_LAYOUT_CONTENT);
+      await writeFile(join(layout, INDEX_FILE), index);
+    } catch (error) {
+      throw storeIOError('staging the bundle in', layout, error);
+    }
+    const files = [...digests.map((d) => join(layout, BLOBS_DIR, digestHex(d))), join(layout, OCI_LAYOUT_FILE), join(layout, INDEX_FILE)];
+    const details = await this.upload(name, layout, files);
+    return {
+      name,
+      digest: sha256Digest(index),
+      location: `artifact ${details.artifactName} (id ${details.artifactId}) in ${this.location}`,
+      details: { ...details },
+    };
+  }
 
-  async upload(name: string, layout: string, files: string[]): Promise<ArtifactDetails> {
+  private async upload(name: string, layout: string, files: string[]): Promise<ArtifactDetails> {
     const started = performance.now();
     try {
       await this.client.deleteArtifact(name);
@@ -198,75 +237,5 @@ export class GitHubArtifactStore implements Store {
     } catch (error) {
       throw storeIOError('creating a temporary directory in', this.tempRoot, error);
     }
-  }
-}
-
-class ArtifactBundleWriter implements BundleWriter {
-  private readonly store: GitHubArtifactStore;
-  private readonly name: string;
-  private readonly staging: string;
-  private readonly blobs: BlobDirectory;
-
-  constructor(store: GitHubArtifactStore, name: string, staging: string, blobs: BlobDirectory) {
-    this.store = store;
-    this.name = name;
-    this.staging = staging;
-    this.blobs = blobs;
-  }
-
-  hasBlob(digest: Digest): Promise<boolean> {
-    return this.blobs.has(digest);
-  }
-
-  writeBlobWith(fill: (path: string) => Promise<void>): Promise<StoredBlob> {
-    return this.blobs.writeWith(fill);
-  }
-
-  writeBlob(source: Readable, options?: BlobWriteOptions): Promise<StoredBlob> {
-    return this.blobs.write(source, options);
-  }
-
-  putBlob(bytes: Uint8Array): Promise<StoredBlob> {
-    return this.blobs.put(bytes);
-  }
-
-  async publish(index: Uint8Array): Promise<PublishedBundle> {
-    const layout = this.blobs.root;
-    const digests = await referencedBlobs(index, async (digest) => {
-      try {
-        return await readFile(this.blobs.path(digest));
-      } catch (error) {
-        throw this.missing(digest, error);
-      }
-    });
-    for (const digest of digests) if (!(await this.blobs.has(digest))) throw this.missing(digest, undefined);
-    try {
-      await writeFile(join(layout, OCI_LAYOUT_FILE), OCI_LAYOUT_CONTENT);
-      await writeFile(join(layout, INDEX_FILE), index);
-    } catch (error) {
-      throw storeIOError('staging the bundle in', layout, error);
-    }
-    // Only what the index references travels; blobs first, the index last.
-    const files = [...digests.map((d) => join(layout, BLOBS_DIR, digestHex(d))), join(layout, OCI_LAYOUT_FILE), join(layout, INDEX_FILE)];
-    const details = await this.store.upload(this.name, layout, files);
-    await this.discard();
-    return {
-      name: this.name,
-      digest: sha256Digest(index),
-      location: `artifact ${details.artifactName} (id ${details.artifactId}) in ${this.store.location}`,
-      details: { ...details },
-    };
-  }
-
-  async discard(): Promise<void> {
-    await rm(this.staging, { recursive: true, force: true });
-  }
-
-  private missing(digest: Digest, cause: unknown): BlobMissingError {
-    return new BlobMissingError(`Bundle '${this.name}' references blob ${digest}, which was never written to it.`, {
-      hint: 'This is a bug in the export flow: the index was published before its blobs. Please report it.',
-      details: { digest },
-      ...(cause === undefined ? {} : { cause }),
-    });
   }
 }

@@ -5,38 +5,13 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../../digest/digest.ts';
 import { BlobMissingError, BundleNotFoundError, LimitExceededError, UnsafePathError, storeIOError } from '../../errors.ts';
 import type { BundleSource } from '../store.ts';
+import { MAX_INDEX_DEPTH, nestsDeeperThan } from '../../bundle/json-depth.ts';
 import { blobPath } from './blob-directory.ts';
 
 export const INDEX_FILE = 'index.json';
 export const OCI_LAYOUT_FILE = 'oci-layout';
 /** An index larger than this is refused before it is parsed (a bundle holds a handful of images). */
 export const MAX_INDEX_BYTES = 4 * 1024 * 1024;
-
-/** An index nested deeper than this is refused before it is parsed (a handover index is 4 deep). */
-export const MAX_INDEX_DEPTH = 32;
-
-/**
- * Whether JSON text nests arrays and objects deeper than `max`. Parsing a
- * few MiB of `[[[[…` costs hundreds of MiB of memory; this scan costs none.
- */
-export function nestsDeeperThan(bytes: Uint8Array, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i];
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
-    } else if (c === 0x5d || c === 0x7d) {
-      depth--;
-    }
-  }
-  return false;
-}
 
 /** Reads a bundle from an OCI image layout directory. */
 export class LayoutSource implements BundleSource {

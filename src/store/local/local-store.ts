@@ -1,7 +1,5 @@
-import { homedir } from 'node:os';
 import { link, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 import { OCI_LAYOUT_CONTENT } from '../../bundle/build.ts';
 import { referencedBlobs } from '../../bundle/references.ts';
 import { digestHex, isDigest, sha256Digest, type Digest } from '../../digest/digest.ts';
@@ -10,14 +8,8 @@ import { parseBundleName } from '../bundle-name.ts';
 import { BLOBS_DIR, BlobDirectory, temporaryName, pathExists } from '../layout/blob-directory.ts';
 import { INDEX_FILE, LayoutSource, OCI_LAYOUT_FILE } from '../layout/layout-source.ts';
 import { reclaimAbandoned } from './reclaim.ts';
-import type { BlobWriteOptions, BundleListing, BundleSource, BundleWriter, PublishedBundle, Store, StoredBlob } from '../store.ts';
-
-/** The default store directory: HANDOVER_STORE, else the user's cache directory. */
-export function defaultStorePath(env: NodeJS.ProcessEnv): string {
-  if (env['HANDOVER_STORE'] !== undefined && env['HANDOVER_STORE'] !== '') return resolve(env['HANDOVER_STORE']);
-  const cache = env['XDG_CACHE_HOME'] !== undefined && env['XDG_CACHE_HOME'] !== '' ? env['XDG_CACHE_HOME'] : join(homedir(), '.cache');
-  return join(cache, 'image-handover');
-}
+import { LayoutBundleWriter } from '../layout/layout-writer.ts';
+import type { BundleListing, BundleSource, BundleWriter, PublishedBundle, Store } from '../store.ts';
 
 const NAMES_DIR = 'names';
 const BUNDLES_DIR = 'bundles';
@@ -53,7 +45,12 @@ export class LocalStore implements Store {
     }
     // Writers killed mid-export leave temporaries behind; each new writer reclaims them.
     await reclaimAbandoned(join(this.location, TMP_DIR), join(this.location, NAMES_DIR));
-    return new LocalBundleWriter(this, bundleName);
+    return new LayoutBundleWriter(this.blobs, {
+      publish: async (index) => await this.publish(bundleName, index),
+      // Blobs are content-addressed and whole; an unpublished bundle leaves
+      // nothing a reader can reach. Unreferenced blobs are reclaimed by gc.
+      discard: () => Promise.resolve(),
+    });
   }
 
   async openBundle(name: string): Promise<BundleSource> {
@@ -94,13 +91,7 @@ export class LocalStore implements Store {
     return join(this.location, BUNDLES_DIR, digestHex(digest));
   }
 
-  // --- used by LocalBundleWriter ---------------------------------------------
-
-  get blobDirectory(): BlobDirectory {
-    return this.blobs;
-  }
-
-  async publish(name: string, index: Uint8Array): Promise<PublishedBundle> {
+  private async publish(name: string, index: Uint8Array): Promise<PublishedBundle> {
     const digest = sha256Digest(index);
     const target = this.bundleDirectory(digest);
     try {
@@ -200,40 +191,5 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
     // File systems without hard links still get a whole bundle, at the cost of a copy.
     if (!['EPERM', 'EXDEV', 'ENOTSUP', 'EMLINK'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
     await copyFile(from, to);
-  }
-}
-
-class LocalBundleWriter implements BundleWriter {
-  private readonly store: LocalStore;
-  private readonly name: string;
-
-  constructor(store: LocalStore, name: string) {
-    this.store = store;
-    this.name = name;
-  }
-
-  async hasBlob(digest: Digest): Promise<boolean> {
-    return await this.store.blobDirectory.has(digest);
-  }
-
-  async writeBlobWith(fill: (path: string) => Promise<void>): Promise<StoredBlob> {
-    return await this.store.blobDirectory.writeWith(fill);
-  }
-
-  async writeBlob(source: Readable, options?: BlobWriteOptions): Promise<StoredBlob> {
-    return await this.store.blobDirectory.write(source, options);
-  }
-
-  async putBlob(bytes: Uint8Array): Promise<StoredBlob> {
-    return await this.store.blobDirectory.put(bytes);
-  }
-
-  async publish(index: Uint8Array): Promise<PublishedBundle> {
-    return await this.store.publish(this.name, index);
-  }
-
-  async discard(): Promise<void> {
-    // Blobs are content-addressed and whole; an unpublished bundle leaves
-    // nothing a reader can reach. Unreferenced blobs are reclaimed by gc.
   }
 }

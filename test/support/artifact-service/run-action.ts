@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,12 @@ function evaluateDefault(value: string, job: RunnerJob): string {
   });
 }
 
+/** An action step still running: its process, to signal, and its result once it ends. */
+export interface RunningAction {
+  child: ChildProcess;
+  done: Promise<ActionRun>;
+}
+
 /**
  * Runs a JavaScript action of this repository (export, load) the way a runner
  * does: its action.yml's `runs.main` under node, in a separate process, with
@@ -39,6 +45,11 @@ function evaluateDefault(value: string, job: RunnerJob): string {
  * job's runner environment (token, results URL, GITHUB_OUTPUT, summary file).
  */
 export async function runAction(action: string, job: RunnerJob, inputs: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<ActionRun> {
+  return await (await startAction(action, job, inputs, extraEnv)).done;
+}
+
+/** Starts an action step as runAction does, and returns while it runs. */
+export async function startAction(action: string, job: RunnerJob, inputs: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<RunningAction> {
   const actionDir = join(repositoryRoot, action);
   const metadata = parse(await readFile(join(actionDir, 'action.yml'), 'utf8')) as {
     inputs?: Record<string, { default?: string }>;
@@ -57,13 +68,16 @@ export async function runAction(action: string, job: RunnerJob, inputs: Record<s
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exitCode = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve(code));
-  });
-  const outputs = parseCommandFile((await readFile(job.outputFile, 'utf8')).slice(outputsBefore));
-  const summary = (await readFile(job.summaryFile, 'utf8')).slice(summaryBefore);
-  const errorLine = stdout.split('\n').find((line) => line.startsWith('::error::'));
-  const error = errorLine?.slice('::error::'.length).replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%');
-  return { exitCode, stdout, stderr, outputs, summary, error };
+  const done = (async (): Promise<ActionRun> => {
+    const exitCode = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => resolve(code));
+    });
+    const outputs = parseCommandFile((await readFile(job.outputFile, 'utf8')).slice(outputsBefore));
+    const summary = (await readFile(job.summaryFile, 'utf8')).slice(summaryBefore);
+    const errorLine = stdout.split('\n').find((line) => line.startsWith('::error::'));
+    const error = errorLine?.slice('::error::'.length).replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%');
+    return { exitCode, stdout, stderr, outputs, summary, error };
+  })();
+  return { child, done };
 }

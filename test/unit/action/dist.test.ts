@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { Defaults } from '../../../src/defaults.ts';
 
 const root = new URL('../../../', import.meta.url);
 
@@ -20,11 +21,13 @@ describe('committed action bundles', () => {
   it('declares every input the action reads, with the documented defaults', async () => {
     const exportYml = parse(await readFile(new URL('export/action.yml', root), 'utf8')) as { inputs: Record<string, { default?: string }>; outputs: Record<string, unknown> };
     expect(Object.keys(exportYml.inputs)).toEqual(['images', 'archive', 'tag', 'name', 'retention-days', 'compression', 'store']);
-    expect(exportYml.inputs['name']?.default).toBe('docker-image');
-    expect(exportYml.inputs['retention-days']?.default).toBe('1');
+    expect(exportYml.inputs['name']?.default).toBe(Defaults.bundleName);
+    expect(exportYml.inputs['retention-days']?.default).toBe(String(Defaults.retentionDays));
+    expect(exportYml.inputs['compression']?.default).toBe(Defaults.compression);
     expect(Object.keys(exportYml.outputs)).toEqual(['artifact-name', 'artifact-id', 'bundle-digest', 'image-ids', 'bytes', 'run-integration']);
-    const loadYml = parse(await readFile(new URL('load/action.yml', root), 'utf8')) as { inputs: Record<string, unknown>; outputs: Record<string, unknown> };
+    const loadYml = parse(await readFile(new URL('load/action.yml', root), 'utf8')) as { inputs: Record<string, { default?: string }>; outputs: Record<string, unknown> };
     expect(Object.keys(loadYml.inputs)).toEqual(['name', 'expect', 'tags', 'store', 'run-id', 'repository', 'github-token']);
+    expect(loadYml.inputs['name']?.default).toBe(Defaults.bundleName);
     expect(Object.keys(loadYml.outputs)).toEqual(['bundle-digest', 'image-ids', 'tags']);
   });
 });

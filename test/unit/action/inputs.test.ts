@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readExportInputs, readLoadInputs, parseList } from '../../../src/action/inputs.ts';
+import { readExportInputs, readLoadInputs } from '../../../src/action/inputs.ts';
+import { parseList } from '../../../src/entry/list-input.ts';
 import { EmptyReferenceError, InvalidDigestError, InvalidNameError, UsageError } from '../../../src/errors.ts';
 
 const reader = (values: Record<string, string>) => (name: string): string => values[name] ?? '';

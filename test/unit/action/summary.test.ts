@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { describeFailure } from '../../../src/action/failure.ts';
 import { logProgress } from '../../../src/action/log-progress.ts';
-import { exportSummaryMarkdown, failureSummaryMarkdown, formatBytes, loadSummaryMarkdown } from '../../../src/action/summary.ts';
-import { BundleDigestMismatchError } from '../../../src/errors.ts';
+import { exportSummaryMarkdown, failureSummaryMarkdown, loadSummaryMarkdown } from '../../../src/action/summary.ts';
+import { formatBytes } from '../../../src/units.ts';
+import { BundleDigestMismatchError, ExitStatus } from '../../../src/errors.ts';
 
 const digest = `sha256:${'b'.repeat(64)}`;
 const image = { tags: ['charon:local'], imageId: `sha256:${'c'.repeat(64)}`, layers: 4, uncompressedBytes: 842 * 1024 * 1024, storedBytes: 278 * 1024 * 1024 };
@@ -25,9 +26,9 @@ describe('job summaries', () => {
     expect(markdown).toContain('artifact `docker-image` (id 42)');
     expect(markdown).toContain('- Stored: 278.0 MiB (33 % of 842.0 MiB uncompressed), layers compressed with zstd');
     expect(markdown).toContain('| `charon:local` | `sha256:cccccccccccc` | 4 | 842.0 MiB | 278.0 MiB |');
-    expect(markdown).toContain('| stream | 6.1 s |');
-    expect(markdown).toContain('| (of which artifact upload) | 1.9 s |');
-    expect(markdown).toContain('| **total** | **8.4 s** |');
+    expect(markdown).toContain('| stream | 6.10 s |');
+    expect(markdown).toContain('| (of which artifact upload) | 1.90 s |');
+    expect(markdown).toContain('| **total** | **8.41 s** |');
   });
 
   it('says on load whether the digest was pinned and which tags were verified', () => {
@@ -53,7 +54,7 @@ describe('job summaries', () => {
   it('fails with the CLI message and hint, and the class exit status', () => {
     const failure = describeFailure(new BundleDigestMismatchError('Bundle x has digest a, expected b.', { hint: 'Re-run the producer.' }));
     expect(failure).toEqual({ message: '[BUNDLE_DIGEST_MISMATCH] Bundle x has digest a, expected b.\nRe-run the producer.', exitStatus: 5 });
-    expect(describeFailure(new Error('boom')).exitStatus).toBe(1);
+    expect(describeFailure(new Error('boom')).exitStatus).toBe(ExitStatus.internal);
     expect(failureSummaryMarkdown('load', failure.message)).toBe(
       '### Image handover: load failed\n\n> [BUNDLE_DIGEST_MISMATCH] Bundle x has digest a, expected b.\n>\n> Re-run the producer.\n',
     );

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nestsDeeperThan } from '../../../src/store/layout/layout-source.ts';
+import { nestsDeeperThan } from '../../../src/bundle/json-depth.ts';
 import { runs } from './fuzz.ts';
 
 function depthOf(value: unknown): number {

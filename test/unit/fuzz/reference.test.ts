@@ -28,7 +28,7 @@ describe('the image reference parser under fuzzing', () => {
       }),
       runs(3000),
     );
-  });
+  }, 30_000); // 3000 inputs: a few seconds, more on a busy machine
 
   it('what it accepts as a tag survives a round trip through its familiar and qualified forms', () => {
     fc.assert(

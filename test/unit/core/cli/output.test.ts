@@ -1,31 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { formatBytes, formatDuration, formatRate, phaseLines, table } from '../../../../src/cli/output/format.ts';
+import { phaseLines, table } from '../../../../src/cli/output/format.ts';
 import { ProgressDisplay } from '../../../../src/cli/output/progress-display.ts';
 import { PhaseClock } from '../../../../src/handover/progress.ts';
 import { Capture } from '../support.ts';
 
 describe('format', () => {
-  it.each([
-    [0, '0 B'],
-    [999, '999 B'],
-    [1000, '1.0 kB'],
-    [1049, '1.0 kB'],
-    [842_100_000, '842.1 MB'],
-    [2.5e12, '2.5 TB'],
-    [3e15, '3000.0 TB'],
-  ])('formatBytes(%d) = %s', (bytes, text) => {
-    expect(formatBytes(bytes)).toBe(text);
-  });
-
-  it('formats durations and rates', () => {
-    expect(formatDuration(0)).toBe('0 ms');
-    expect(formatDuration(999.4)).toBe('999 ms');
-    expect(formatDuration(1000)).toBe('1.00 s');
-    expect(formatDuration(61_234)).toBe('61.23 s');
-    expect(formatRate(1_000_000, 1000)).toBe('1.0 MB/s');
-    expect(formatRate(5, 0)).toBe('-');
-  });
-
   it('aligns table columns without trailing spaces', () => {
     expect(table([['NAME', 'DIGEST'], ['docker-image', 'sha256:1'], ['a', 'b']])).toBe('NAME          DIGEST\ndocker-image  sha256:1\na             b');
     expect(table([['x', '', '']])).toBe('x');
@@ -85,10 +64,10 @@ describe('ProgressDisplay', () => {
     const out = new Capture(true);
     const display = new ProgressDisplay(out);
     vi.advanceTimersByTime(1000);
-    display.listener({ phase: 'export', bytes: 500_000, total: 1_000_000 });
-    expect(out.text).toBe('\r\x1b[2Kexport: 500.0 kB / 1.0 MB (50%) at 500.0 kB/s');
-    display.listener({ phase: 'export', bytes: 2_000_000, total: undefined });
-    expect(out.text.endsWith('\r\x1b[2Kexport: 2.0 MB at 2.0 MB/s')).toBe(true);
+    display.listener({ phase: 'export', bytes: 512 * 1024, total: 1024 * 1024 });
+    expect(out.text).toBe('\r\x1b[2Kexport: 512.0 KiB / 1.0 MiB (50%) at 512.0 KiB/s');
+    display.listener({ phase: 'export', bytes: 2 * 1024 * 1024, total: undefined });
+    expect(out.text.endsWith('\r\x1b[2Kexport: 2.0 MiB at 2.0 MiB/s')).toBe(true);
     display.done();
     expect(out.text.endsWith('\r\x1b[2K')).toBe(true);
     const length = out.text.length;
@@ -109,15 +88,15 @@ describe('ProgressDisplay', () => {
     const out = new Capture(false);
     vi.advanceTimersByTime(10_000);
     const display = new ProgressDisplay(out);
-    display.listener({ phase: 'export', bytes: 1000, total: undefined });
-    display.listener({ phase: 'export', bytes: 2000, total: undefined });
+    display.listener({ phase: 'export', bytes: 1024, total: undefined });
+    display.listener({ phase: 'export', bytes: 2048, total: undefined });
     vi.advanceTimersByTime(4999);
-    display.listener({ phase: 'export', bytes: 3000, total: undefined });
+    display.listener({ phase: 'export', bytes: 3072, total: undefined });
     vi.advanceTimersByTime(1);
-    display.listener({ phase: 'export', bytes: 4000, total: 8000 });
+    display.listener({ phase: 'export', bytes: 4096, total: 8192 });
     display.done();
     const lines = out.text.split('\n').filter((l) => l !== '');
-    expect(lines).toEqual(['export: 1.0 kB at -', 'export: 4.0 kB / 8.0 kB (50%) at 800 B/s']);
+    expect(lines).toEqual(['export: 1.0 KiB at -', 'export: 4.0 KiB / 8.0 KiB (50%) at 819 B/s']);
     expect(out.text.includes('\r') || out.text.includes('\x1b')).toBe(false);
   });
 });

@@ -5,21 +5,26 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../../../src/engine/docker-engine.ts';
-import { DEFAULT_DOCKER_HOST, parseDockerHost } from '../../../../src/engine/docker-host.ts';
+import { Defaults } from '../../../../src/defaults.ts';
+import { parseDockerHost } from '../../../../src/engine/docker-host.ts';
 import { JsonMessageParser, messageError, type EngineMessage } from '../../../../src/engine/json-messages.ts';
 import { BlobDigestMismatchError, ExitStatus } from '../../../../src/errors.ts';
 import { collect, pattern, tempDirs, typedFailure, typedThrow } from '../support.ts';
 
 describe('parseDockerHost', () => {
   it.each([
-    [undefined, { kind: 'unix', socketPath: '/var/run/docker.sock', url: DEFAULT_DOCKER_HOST }],
-    ['', { kind: 'unix', socketPath: '/var/run/docker.sock', url: DEFAULT_DOCKER_HOST }],
-    ['  ', { kind: 'unix', socketPath: '/var/run/docker.sock', url: DEFAULT_DOCKER_HOST }],
+    [undefined, { kind: 'unix', socketPath: '/var/run/docker.sock', url: Defaults.dockerHost }],
+    ['', { kind: 'unix', socketPath: '/var/run/docker.sock', url: Defaults.dockerHost }],
+    ['  ', { kind: 'unix', socketPath: '/var/run/docker.sock', url: Defaults.dockerHost }],
     ['unix:///run/user/1000/docker.sock', { kind: 'unix', socketPath: '/run/user/1000/docker.sock', url: 'unix:///run/user/1000/docker.sock' }],
     ['/tmp/d.sock', { kind: 'unix', socketPath: '/tmp/d.sock', url: 'unix:///tmp/d.sock' }],
     ['tcp://10.0.0.5:2376', { kind: 'tcp', host: '10.0.0.5', port: 2376, url: 'tcp://10.0.0.5:2376' }],
     ['tcp://docker', { kind: 'tcp', host: 'docker', port: 2375, url: 'tcp://docker' }],
-    ['http://127.0.0.1:80', { kind: 'tcp', host: '127.0.0.1', port: 2375, url: 'http://127.0.0.1:80' }],
+    // URL drops a port that is http's default; the one written is the one used.
+    ['http://127.0.0.1:80', { kind: 'tcp', host: '127.0.0.1', port: 80, url: 'http://127.0.0.1:80' }],
+    ['tcp://host:80', { kind: 'tcp', host: 'host', port: 80, url: 'tcp://host:80' }],
+    ['tcp://[::1]:80', { kind: 'tcp', host: '::1', port: 80, url: 'tcp://[::1]:80' }],
+    ['tcp://host:80/', { kind: 'tcp', host: 'host', port: 80, url: 'tcp://host:80/' }],
   ])('%j', (value, expected) => {
     expect(parseDockerHost(value)).toEqual(expected);
   });

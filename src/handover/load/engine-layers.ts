@@ -1,18 +1,8 @@
-import { createHash } from 'node:crypto';
-import type { Engine } from '../engine/engine.ts';
+import { chainIds } from '../../bundle/chain-ids.ts';
+import type { Engine } from '../../engine/engine.ts';
 
 /** Looking further than this many images for layers to skip costs more than it saves. */
 const MAX_IMAGES_EXAMINED = 500;
-
-/** The chain ids of an image's layers: each names a layer together with all below it. */
-export function chainIds(diffIds: readonly string[]): string[] {
-  const chains: string[] = [];
-  for (const diffId of diffIds) {
-    const parent = chains.at(-1);
-    chains.push(parent === undefined ? diffId : `sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`);
-  }
-  return chains;
-}
 
 /**
  * The layer chains the engine already holds, found from its images. A

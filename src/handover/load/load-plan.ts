@@ -1,12 +1,12 @@
-import { digestHex, type Digest } from '../digest/digest.ts';
-import { layerCompression } from '../bundle/media-types.ts';
-import type { Descriptor } from '../bundle/model.ts';
-import type { TarFile } from '../archive/tar/tar-writer.ts';
-import type { BundleSource } from '../store/store.ts';
-import { recordedUncompressedSize, type ResolvedImage } from './bundle-reader.ts';
-import { chainIds } from './engine-layers.ts';
+import { digestHex, type Digest } from '../../digest/digest.ts';
+import { layerCompression } from '../../bundle/media-types.ts';
+import type { Descriptor } from '../../bundle/model.ts';
+import type { TarFile } from '../../archive/tar/tar-writer.ts';
+import type { BundleSource } from '../../store/store.ts';
+import { recordedUncompressedSize, type ResolvedImage } from '../bundle-reader.ts';
+import { chainIds } from '../../bundle/chain-ids.ts';
 import { partialConfig } from './partial-image.ts';
-import { verifiedLayer } from './verified-layer.ts';
+import { verifiedLayer, type LayerReading } from './verified-layer.ts';
 
 /**
  * One docker load: the files of docker save's layout (configs, plain layer
@@ -32,12 +32,12 @@ export interface LoadPlan {
 }
 
 /** A layer's file in the load archive. */
-function layerFile(source: BundleSource, layer: Descriptor, path: string, label: string, onBytes: (n: number) => void): TarFile {
+function layerFile(source: BundleSource, layer: Descriptor, path: string, label: string, read: LayerReading): TarFile {
   const compression = layerCompression(layer.mediaType) ?? 'none';
   const uncompressedSize = compression === 'none' ? layer.size : recordedUncompressedSize(layer);
   // A layer kept as the source engine compressed it, with no recorded size,
   // goes over compressed (engines decompress what they store).
-  return { name: path, size: uncompressedSize ?? layer.size, content: () => verifiedLayer(source, layer, uncompressedSize, label, onBytes) };
+  return { name: path, size: uncompressedSize ?? layer.size, content: () => verifiedLayer(source, layer, uncompressedSize, label, read) };
 }
 
 function manifestOf(entries: Array<{ Config: string; Layers: string[] }>): Buffer {
@@ -58,7 +58,7 @@ export function planLoad(
   images: ResolvedImage[],
   presentChains: ReadonlySet<string>,
   stepBytes: number | undefined,
-  onBytes: (n: number) => void,
+  read: LayerReading,
 ): LoadPlan {
   const steps: LoadStep[] = [];
   const single: TarFile[] = [];
@@ -89,7 +89,7 @@ export function planLoad(
       }
       if (held.has(chain)) continue;
       held.add(chain);
-      const file = layerFile(source, layer, paths[i]!, `layer ${i + 1} of ${label}`, onBytes);
+      const file = layerFile(source, layer, paths[i]!, `layer ${i + 1} of ${label}`, read);
       totalBytes += file.size;
       pending.push(file);
       pendingBytes += file.size;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ArchiveImage, LayerBlob } from '../../../../src/archive/image-archive.ts';
-import { sha256Digest } from '../../../../src/digest/digest.ts';
-import { MalformedArchiveError } from '../../../../src/errors.ts';
-import { bottomLayerForHeadStart, bottomLayerReuse, checkBottomReuse } from '../../../../src/handover/head-start.ts';
+import type { ArchiveImage, LayerBlob } from '../../../../../src/archive/image-archive.ts';
+import { sha256Digest } from '../../../../../src/digest/digest.ts';
+import { MalformedArchiveError } from '../../../../../src/errors.ts';
+import { bottomLayerForHeadStart, bottomLayerReuse, checkBottomReuse } from '../../../../../src/handover/export/head-start.ts';
 
 const blob = (seed: string): LayerBlob => ({ digest: sha256Digest(Buffer.from(seed)), size: 1, mediaType: 'm', uncompressedSize: 2, written: true });
 const diffId = sha256Digest(Buffer.from('bottom diff'));

@@ -1,14 +1,21 @@
 import { Writable, PassThrough, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { layerCompression } from '../bundle/media-types.ts';
-import type { Descriptor } from '../bundle/model.ts';
-import { decompressor, zstdCommandAvailable } from '../compression/codecs.ts';
-import { startZstdDecompression } from '../compression/decompress-file.ts';
-import { hashFile } from '../digest/hash-file.ts';
-import { ExactSizeStream, wrongSize } from '../digest/exact-size-stream.ts';
-import { HashingStream, digestMismatch, sizeMismatch } from '../digest/hashing-stream.ts';
-import { MalformedBundleError, describeCause, isHandoverError } from '../errors.ts';
-import type { BundleSource } from '../store/store.ts';
+import { layerCompression } from '../../bundle/media-types.ts';
+import type { Descriptor } from '../../bundle/model.ts';
+import { decompressor, useZstdCommand, type ZstdCodec } from '../../compression/codecs.ts';
+import { startZstdDecompression } from '../../compression/decompress-file.ts';
+import { hashFile } from '../../digest/hash-file.ts';
+import { ExactSizeStream, wrongSize } from '../../digest/exact-size-stream.ts';
+import { HashingStream, digestMismatch, sizeMismatch } from '../../digest/hashing-stream.ts';
+import { MalformedBundleError, describeCause, isHandoverError } from '../../errors.ts';
+import type { BorrowedChunk } from '../../io/borrowed-chunks.ts';
+import type { BundleSource } from '../../store/store.ts';
+
+/** How layers are read: the zstd codec, and who counts the bytes handed on. */
+export interface LayerReading {
+  zstd: ZstdCodec;
+  onBytes: (n: number) => void;
+}
 
 /**
  * Streams a layer out of the store, hashed against the layer digest, and
@@ -17,9 +24,10 @@ import type { BundleSource } from '../store/store.ts';
  * it registers it and refuses one the config does not list. Without a
  * recorded size the stored bytes go to the engine as they are.
  */
-export async function* verifiedLayer(source: BundleSource, layer: Descriptor, size: number | undefined, label: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+export async function* verifiedLayer(source: BundleSource, layer: Descriptor, size: number | undefined, label: string, read: LayerReading): AsyncGenerator<Buffer> {
+  const { onBytes } = read;
   const compression = layerCompression(layer.mediaType) ?? 'none';
-  if (compression === 'zstd' && size !== undefined && source.blobFile !== undefined && zstdCommandAvailable(process.env)) {
+  if (compression === 'zstd' && size !== undefined && source.blobFile !== undefined && useZstdCommand(read.zstd)) {
     const path = await source.blobFile(layer.digest);
     // Without a private socket (an unusable TMPDIR) the layer is decompressed in process instead.
     const chunks = await startZstdDecompression(path).catch(() => undefined);
@@ -55,9 +63,9 @@ export async function* verifiedLayer(source: BundleSource, layer: Descriptor, si
  * The same for a zstd layer kept in a file, through the zstd command: the
  * file is hashed while zstd decompresses it, and the layer ends only once
  * both agree with the record, so the engine never gets a layer whose blob
- * does not match. Each chunk is valid until the next is asked for.
+ * does not match.
  */
-async function* zstdLayerFromFile(path: string, decompressed: AsyncGenerator<Buffer>, layer: Descriptor, size: number, label: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+async function* zstdLayerFromFile(path: string, decompressed: AsyncGenerator<BorrowedChunk>, layer: Descriptor, size: number, label: string, onBytes: (n: number) => void): AsyncGenerator<BorrowedChunk> {
   const expected = { digest: layer.digest, size: layer.size, label };
   const hashed = hashFile(path);
   hashed.catch(() => undefined); // awaited below

@@ -1,14 +1,16 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Annotation } from '../../../../src/bundle/annotations.ts';
-import { MediaType } from '../../../../src/bundle/media-types.ts';
-import type { Descriptor } from '../../../../src/bundle/model.ts';
-import { sha256Digest, type Digest } from '../../../../src/digest/digest.ts';
-import type { ResolvedImage } from '../../../../src/handover/bundle-reader.ts';
-import { chainIds } from '../../../../src/handover/engine-layers.ts';
-import { planLoad, type LoadStep } from '../../../../src/handover/load-plan.ts';
-import { PARTIAL_IMAGE_LABEL, partialConfig } from '../../../../src/handover/partial-image.ts';
-import type { BundleSource } from '../../../../src/store/store.ts';
+import { Annotation } from '../../../../../src/bundle/annotations.ts';
+import { MediaType } from '../../../../../src/bundle/media-types.ts';
+import type { Descriptor } from '../../../../../src/bundle/model.ts';
+import { sha256Digest, type Digest } from '../../../../../src/digest/digest.ts';
+import type { ResolvedImage } from '../../../../../src/handover/bundle-reader.ts';
+import { chainIds } from '../../../../../src/bundle/chain-ids.ts';
+import { planLoad, type LoadStep } from '../../../../../src/handover/load/load-plan.ts';
+import type { LayerReading } from '../../../../../src/handover/load/verified-layer.ts';
+import { PARTIAL_IMAGE_LABEL } from '../../../../../src/handover/helper-images.ts';
+import { partialConfig } from '../../../../../src/handover/load/partial-image.ts';
+import type { BundleSource } from '../../../../../src/store/store.ts';
 
 const source: BundleSource = {
   name: 'docker-image',
@@ -44,11 +46,13 @@ function describeStep(step: LoadStep): { manifest: unknown; files: Array<[string
   return { manifest: JSON.parse(step.manifest.toString('utf8')), files: step.files.map((f) => [f.name, f.size]) };
 }
 
+const reading: LayerReading = { zstd: 'command', onBytes: () => undefined };
+
 describe('planLoad', () => {
   it('staged: one load per missing layer, each a labelled partial image, the last the image itself', () => {
     const app = image('charon:local', [1, 2, 3]);
     const chains = chainIds(app.parsedConfig.diffIds).map(layerPath);
-    const plan = planLoad(source, [app], new Set(), 1, () => undefined);
+    const plan = planLoad(source, [app], new Set(), 1, reading);
     expect(plan.steps).toHaveLength(3);
     expect(plan.totalBytes).toBe(6000);
     expect(plan.skippedLayers).toBe(0);
@@ -77,14 +81,14 @@ describe('planLoad', () => {
     const app = image('app:1', [1, 2, 3, 4]);
     const present = new Set(chainIds(base.parsedConfig.diffIds).slice(0, 1));
 
-    const staged = planLoad(source, [base, app], present, 1, () => undefined);
+    const staged = planLoad(source, [base, app], present, 1, reading);
     expect(staged.skippedLayers).toBe(1);
     expect(staged.skippedBytes).toBe(100);
     expect(staged.totalBytes).toBe(2000 + 3000 + 4000);
     // base: its last layer with the image; app: a partial for layer 3, then layer 4 with the image.
     expect(staged.steps.map((s) => s.files.filter((f) => f.size > 0 && f.name.startsWith('layers/')).map((f) => f.size))).toEqual([[2000], [3000], [4000]]);
 
-    const single = planLoad(source, [base, app], present, undefined, () => undefined);
+    const single = planLoad(source, [base, app], present, undefined, reading);
     expect(single.steps).toHaveLength(1);
     const names = single.steps[0]!.files.map((f) => f.name);
     expect(new Set(names).size).toBe(names.length);
@@ -96,7 +100,7 @@ describe('planLoad', () => {
     const app = image('charon:local', [1, 2, 3, 4, 5]);
     const chains = chainIds(app.parsedConfig.diffIds).map(layerPath);
     // Uncompressed sizes 1000..5000; a load ends once it carries 3500 bytes or more.
-    const plan = planLoad(source, [app], new Set(), 3500, () => undefined);
+    const plan = planLoad(source, [app], new Set(), 3500, reading);
     const data = plan.steps.map((s) => s.files.filter((f) => f.size > 0 && f.name.startsWith('layers/')).map((f) => f.size));
     expect(data).toEqual([[1000, 2000, 3000], [4000], [5000]]);
     expect(plan.steps.map((s) => (JSON.parse(s.manifest.toString('utf8')) as Array<{ Layers: string[] }>)[0]!.Layers)).toEqual([

@@ -1,23 +1,23 @@
-import { parseDigest, type Digest } from '../digest/digest.ts';
-import type { Engine } from '../engine/engine.ts';
-import { VerificationError } from '../errors.ts';
-import { familiarRepository, familiarTag, parseTagReference } from '../ref/reference.ts';
-import { parseBundleName } from '../store/bundle-name.ts';
-import type { Store } from '../store/store.ts';
-import { resolveBundle, type ResolvedImage } from './bundle-reader.ts';
+import type { ZstdCodec } from '../../compression/codecs.ts';
+import { Defaults } from '../../defaults.ts';
+import { parseDigest, type Digest } from '../../digest/digest.ts';
+import type { Engine } from '../../engine/engine.ts';
+import { VerificationError } from '../../errors.ts';
+import { familiarRepository, familiarTag, parseTagReference } from '../../ref/reference.ts';
+import { parseBundleName } from '../../store/bundle-name.ts';
+import type { Store } from '../../store/store.ts';
+import { resolveBundle, type ResolvedImage } from '../bundle-reader.ts';
 import { chainsOnEngine } from './engine-layers.ts';
 import { planLoad } from './load-plan.ts';
-import { PhaseClock, type PhaseTimings, type ProgressListener } from './progress.ts';
+import { PhaseClock, type PhaseTimings, type ProgressListener } from '../progress.ts';
 import { runLoads } from './run-loads.ts';
-import { spentBufferCollector } from '../io/spent-buffers.ts';
-
-/** A load of its own for every 32 MiB of layers: below that, a load's fixed cost outweighs the overlap. */
-export const DEFAULT_STEP_BYTES = 32 * 1024 * 1024;
+import { spentBufferCollector } from '../../io/spent-buffers.ts';
 
 export interface LoadOptions {
   store: Store;
   engine: Engine;
-  name: string;
+  /** The bundle's name in the store (default docker-image). */
+  name?: string | undefined;
   /** The bundle digest the producer printed: any other bundle is refused. */
   expect?: string | undefined;
   /** Tags that must be in the bundle (and so end up verified on the engine). */
@@ -30,6 +30,7 @@ export interface LoadOptions {
    * a load of its own).
    */
   stepBytes?: number | undefined;
+  zstd?: ZstdCodec | undefined;
 }
 
 export interface LoadedImage {
@@ -104,7 +105,7 @@ async function verifyImage(engine: Engine, image: ResolvedImage, reported: reado
  * unverified image: after any failure it is absent or keeps its old image.
  */
 export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
-  const name = parseBundleName(options.name);
+  const name = parseBundleName(options.name ?? Defaults.bundleName);
   const expect = options.expect === undefined || options.expect === '' ? undefined : parseDigest(options.expect, '--expect digest');
   for (const tag of options.requireTags ?? []) parseTagReference(tag, 'a required tag');
   const clock = new PhaseClock();
@@ -112,7 +113,7 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
   clock.start('engine check');
   await engine.version();
   clock.start('store read');
-  const source = await options.store.openBundle(name, options.signal === undefined ? {} : { signal: options.signal });
+  const source = await options.store.openBundle(name);
   let partials: Digest[] = [];
   try {
     clock.start('verify bundle');
@@ -126,11 +127,12 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
     let read = 0;
     const spent = spentBufferCollector();
     // A classic engine skips layers it holds, so it can take a layer (or a few small ones) per load, overlapped.
-    const plan = planLoad(source, bundle.images, present, classic ? (options.stepBytes ?? DEFAULT_STEP_BYTES) : undefined, (n) => {
+    const onBytes = (n: number): void => {
       read += n;
       spent(n);
       options.onProgress?.({ phase: 'load', bytes: read, total: plan.totalBytes });
-    });
+    };
+    const plan = planLoad(source, bundle.images, present, classic ? (options.stepBytes ?? Defaults.loadStepBytes) : undefined, { zstd: options.zstd ?? 'command', onBytes });
     partials = plan.steps.flatMap((step) => step.partialImageId ?? []);
     const reported = loadedImageIds(await runLoads(engine, plan.steps, options.signal, () => clock.start('engine load')));
 

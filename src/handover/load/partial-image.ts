@@ -1,7 +1,5 @@
-import { sha256Digest, type Digest } from '../digest/digest.ts';
-
-/** Marks an engine image as a load step of handover's: its value is the image it is part of. */
-export const PARTIAL_IMAGE_LABEL = 'io.github.image-handover.partial-of';
+import { sha256Digest, type Digest } from '../../digest/digest.ts';
+import { PARTIAL_IMAGE_LABEL } from '../helper-images.ts';
 
 interface ConfigJson {
   rootfs?: { diff_ids?: unknown[] };

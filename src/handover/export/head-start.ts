@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { readImageArchive, type ArchiveImage, type LayerBlob, type LayerReuse, type LayerSink } from '../archive/image-archive.ts';
-import { writeTar, type TarFile } from '../archive/tar/tar-writer.ts';
-import { digestHex, sha256Digest, type Digest } from '../digest/digest.ts';
-import type { Engine, ImageInfo } from '../engine/engine.ts';
-import { MalformedArchiveError } from '../errors.ts';
-import { PARTIAL_IMAGE_LABEL } from './partial-image.ts';
-import type { PhaseClock } from './progress.ts';
-
-/** The bottom layer's size from which an export gives it a head start (HANDOVER_HEAD_START_BYTES changes it). */
-export const DEFAULT_HEAD_START_BYTES = 64 * 1024 * 1024;
+import { readImageArchive, type ArchiveImage, type LayerBlob, type LayerReuse, type LayerSink } from '../../archive/image-archive.ts';
+import { writeTar, type TarFile } from '../../archive/tar/tar-writer.ts';
+import { digestHex, sha256Digest, type Digest } from '../../digest/digest.ts';
+import type { Engine, ImageInfo } from '../../engine/engine.ts';
+import { MalformedArchiveError } from '../../errors.ts';
+import type { BorrowedChunks } from '../../io/borrowed-chunks.ts';
+import { PARTIAL_IMAGE_LABEL } from '../helper-images.ts';
+import type { PhaseClock } from '../progress.ts';
 
 /** The largest bottom layer given one: the engine stages it twice, and its second copy must not be what fills the disk. */
 export const MAX_HEAD_START_BYTES = 1024 * 1024 * 1024;
@@ -18,13 +16,13 @@ export const MAX_HEAD_START_BYTES = 1024 * 1024 * 1024;
  * whole save to disk before the first byte, so a large bottom layer saved on
  * its own, beside the full save, is compressed while the engine still writes
  * the rest. Only for one image from an engine with its own layer store (a
- * containerd-backed one holds no layers to stand in for); `minBytes`
- * undefined turns it off. Returns the bottom layer's size when it gets one.
+ * containerd-backed one holds no layers to stand in for). Returns the
+ * bottom layer's size when it gets one.
  */
-export async function headStartBytes(engine: Engine, references: readonly string[], infos: readonly ImageInfo[], minBytes: number | undefined): Promise<number | undefined> {
+export async function headStartBytes(engine: Engine, references: readonly string[], infos: readonly ImageInfo[], minBytes: number | 'off'): Promise<number | undefined> {
   const [reference] = references;
   const [info] = infos;
-  if (minBytes === undefined || reference === undefined || info === undefined || references.length !== 1) return undefined;
+  if (minBytes === 'off' || reference === undefined || info === undefined || references.length !== 1) return undefined;
   if (info.diffIds.length < 2 || (await engine.usesContainerdStore())) return undefined;
   return bottomLayerForHeadStart(await engine.historySizes(reference), minBytes);
 }
@@ -106,44 +104,62 @@ export function checkBottomReuse(images: readonly ArchiveImage[], blob: LayerBlo
   );
 }
 
+/** Counts a stream's bytes as it is read; `done` records the count once it is. */
 export type Counted = (stream: AsyncIterable<Uint8Array>) => { stream: AsyncIterable<Uint8Array>; done: () => void };
+
+export interface HeadStartOptions {
+  engine: Engine;
+  references: readonly string[];
+  /** The image whose bottom layer gets the head start. */
+  info: ImageInfo;
+  sink: LayerSink;
+  counted: Counted;
+  clock: PhaseClock;
+  signal: AbortSignal | undefined;
+}
+
+/** The bottom layer, stored, and what recognises it in the full save. */
+export interface BottomLayer {
+  blob: LayerBlob;
+  reuse: LayerReuse;
+  /** The paths passed over in the full save, filled in as it is read. */
+  reused: string[];
+}
+
+export interface HeadStart {
+  /** The full save, asked for at once. */
+  fullSave: Promise<BorrowedChunks>;
+  /** Undefined when the engine declined the bottom image or could not save it: the full save alone goes on. */
+  bottom: BottomLayer | undefined;
+}
 
 /**
  * Saves an image of the bottom layer alone while the engine writes the full
  * save, and stores that layer through `sink` meanwhile. The full save is
  * asked for at the same time and handed back with what recognises the
- * bottom layer in it; the bottom image is removed once read. Without
- * `bottom` when the engine cannot save the bottom image, and undefined when
- * it declines to load it: the export then takes the plain save.
+ * bottom layer in it; the bottom image is removed once read.
  */
-export async function giveBottomLayerAHeadStart(
-  engine: Engine,
-  references: string[],
-  info: ImageInfo,
-  sink: LayerSink,
-  counted: Counted,
-  clock: PhaseClock,
-  signal: AbortSignal | undefined,
-): Promise<{ fullSave: Promise<AsyncIterable<Buffer>>; bottom?: { blob: LayerBlob; reuse: LayerReuse; reused: string[] } } | undefined> {
+export async function giveBottomLayerAHeadStart(options: HeadStartOptions): Promise<HeadStart> {
+  const { engine, references, info, sink, counted, clock, signal } = options;
   clock.start('head start');
   let bottomId: Digest;
   try {
     bottomId = await loadBottomImage(engine, info, signal);
   } catch {
     signal?.throwIfAborted();
-    return undefined; // an engine that declines the bottom image gets the plain save
+    return { fullSave: engine.saveImages(references, signal), bottom: undefined };
   }
   const fullAbort = new AbortController();
   const fullSignal = signal === undefined ? fullAbort.signal : AbortSignal.any([signal, fullAbort.signal]);
   try {
     const fullSave = engine.saveImages(references, fullSignal);
     fullSave.catch(() => undefined); // awaited by the caller, or abandoned below
-    let bottomSave: AsyncIterable<Buffer>;
+    let bottomSave: BorrowedChunks;
     try {
       bottomSave = await engine.saveImages([bottomId], signal);
     } catch {
       signal?.throwIfAborted();
-      return { fullSave }; // the engine could not save it (its disk full, say): the full save alone goes on
+      return { fullSave, bottom: undefined }; // the engine could not save it (its disk full, say)
     }
     const input = counted(bottomSave);
     const bottom = await readImageArchive(input.stream, sink);

@@ -1,5 +1,5 @@
-import { writeTar, type TarFile } from '../archive/tar/tar-writer.ts';
-import type { Engine } from '../engine/engine.ts';
+import { writeTar, type TarFile } from '../../archive/tar/tar-writer.ts';
+import type { Engine } from '../../engine/engine.ts';
 import type { LoadStep } from './load-plan.ts';
 
 /**
