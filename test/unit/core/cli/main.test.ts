@@ -91,6 +91,43 @@ describe('usage errors', () => {
     expect(body.error.hint).toContain('handover ls --help');
   });
 
+  it.each([
+    [['check', 'missing.yml', '--format', 'json']],
+    [['check', 'missing.yml', '-f', 'json']],
+    [['check', 'missing.yml', '--format=json']],
+    [['check', '-fjson', 'missing.yml']],
+  ])('the output mode comes from the parsed arguments: %j reports its error as JSON', async (argv) => {
+    const run = await handover(...argv);
+    expect(run.stderr).toBe('');
+    const body = JSON.parse(run.stdout) as JsonError;
+    expect(body.ok).toBe(false);
+    expect(body.error.exitStatus).toBe(run.status);
+    expect(run.status).not.toBe(1); // 1 is check's verdict
+  });
+
+  it('a text that merely contains --json (a value, after --) does not switch the output mode', async () => {
+    const run = await handover('export', '--tag', 'Bad Ref', '--name', 'x', '--', '--json');
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^handover: error \[/);
+  });
+
+  it('an internal error (a bug) exits 70, a status no command uses for a verdict', async () => {
+    const command = commands.find((c) => c.name === 'ls')!;
+    const original = command.run;
+    command.run = () => Promise.reject(new TypeError('x is not a function'));
+    try {
+      const text = await handover('ls');
+      expect(text.status).toBe(70);
+      expect(text.stderr).toContain('internal error: x is not a function');
+      const json = await handover('ls', '--json');
+      expect(json.status).toBe(70);
+      expect((JSON.parse(json.stdout) as JsonError).error).toMatchObject({ code: 'INTERNAL', exitStatus: 70 });
+    } finally {
+      command.run = original;
+    }
+  });
+
   it("export '' is REF_EMPTY (exit 2) before touching any engine", async () => {
     const run = await handover('export', '', '--store', 'store');
     expect(run.status).toBe(2);
