@@ -21,6 +21,7 @@ import { gzipPattern, zstdPattern } from './patterns/compressed.ts';
 import { handoverPattern } from './patterns/handover.ts';
 import type { HandoverCase, Pattern, SideResult } from './patterns/pattern.ts';
 import { registryPattern } from './patterns/registry.ts';
+import { mebibytes } from './report/format.ts';
 import { renderMarkdown } from './report/markdown.ts';
 import type { BenchReport, ImageFacts, IncrementalResult, MachineFacts, PatternResult, RssDoubling } from './report/model.ts';
 import { phaseTimings } from './report/phases.ts';
@@ -320,7 +321,7 @@ async function main(argv: string[]): Promise<void> {
           const storedBytes = await sizeOf(c.storeDir);
           result.rounds.push({ producer: sample(producer), consumer: sample(consumer), storedBytes });
           if (pattern.id === 'handover') handoverDetails.push({ export: producer.details, load: consumer.details });
-          log(`round ${round + 1}/${options.rounds} ${pattern.id}: producer ${(producer.wallMs / 1000).toFixed(1)} s, consumer ${(consumer.wallMs / 1000).toFixed(1)} s, stored ${(storedBytes / 1e6).toFixed(0)} MB`);
+          log(`round ${round + 1}/${options.rounds} ${pattern.id}: producer ${(producer.wallMs / 1000).toFixed(1)} s, consumer ${(consumer.wallMs / 1000).toFixed(1)} s, stored ${mebibytes(storedBytes)} MiB`);
         } catch (error) {
           result.status = 'failed';
           result.reason = reasonOf(error);
@@ -350,7 +351,7 @@ async function main(argv: string[]): Promise<void> {
               ...(consumer.bytesMoved === undefined ? {} : { bytesMoved: consumer.bytesMoved }),
               ...(consumer.bytesToEngine === undefined ? {} : { bytesToEngine: consumer.bytesToEngine }),
             });
-            log(`incremental ${round + 1}/${options.rounds} ${pattern.id}: +${(storeBytesAdded / 1e6).toFixed(2)} MB, export ${(producer.wallMs / 1000).toFixed(1)} s, load ${(consumer.wallMs / 1000).toFixed(1)} s`);
+            log(`incremental ${round + 1}/${options.rounds} ${pattern.id}: +${mebibytes(storeBytesAdded)} MiB, export ${(producer.wallMs / 1000).toFixed(1)} s, load ${(consumer.wallMs / 1000).toFixed(1)} s`);
           } catch (error) {
             entry.status = 'failed';
             entry.reason = reasonOf(error);
@@ -425,7 +426,7 @@ async function main(argv: string[]): Promise<void> {
     if (report.phases.export.length + report.phases.load.length > 0) process.stdout.write(renderText(phaseRows(report.phases)) + '\n');
 
     await mkdir(join(options.outDir, 'raw'), { recursive: true });
-    const chartTitle = `Handing over ${images.first.ref} (${(images.first.sizeBytes / 1e6).toFixed(0)} MB): median wall clock per side, ${options.rounds} round${options.rounds === 1 ? '' : 's'}`;
+    const chartTitle = `Handing over ${images.first.ref} (${mebibytes(images.first.sizeBytes)} MiB): median wall clock per side, ${options.rounds} round${options.rounds === 1 ? '' : 's'}`;
     await writeFile(join(options.outDir, 'latest.svg'), renderSvg(report.patterns, { title: chartTitle }));
     await writeFile(join(options.outDir, 'latest.md'), renderMarkdown(report, targets, 'latest.svg'));
     await writeFile(

@@ -4,12 +4,14 @@ export function seconds(ms: number): string {
   return Number.isFinite(ms) ? (ms / 1000).toFixed(1) : '—';
 }
 
-/** Megabytes (10^6), as DESIGN.md's figures are. */
-export function megabytes(bytes: number | undefined): string {
+/** Mebibytes (2^20): the unit of the CLI, the job summaries and the memory figures. */
+export function mebibytes(bytes: number | undefined): string {
   if (bytes === undefined || !Number.isFinite(bytes)) return '—';
-  if (bytes < 10e6) return (bytes / 1e6).toFixed(2);
-  return (bytes / 1e6).toFixed(0);
+  const mib = bytes / MiB;
+  return mib < 10 ? mib.toFixed(2) : mib.toFixed(0);
 }
+
+const MiB = 1024 * 1024;
 
 export function mebibytesFromKiB(kib: number | undefined): string {
   return kib === undefined || !Number.isFinite(kib) ? '—' : (kib / 1024).toFixed(0);

@@ -1,5 +1,5 @@
 /** The whole report as markdown: bench/results/latest.md. */
-import { megabytes } from './format.ts';
+import { mebibytes } from './format.ts';
 import type { BenchReport } from './model.ts';
 import { cpuRows, incrementalRows, patternRows, phaseRows, renderMarkdownTable, targetRows } from './table.ts';
 import type { TargetResult } from './targets.ts';
@@ -18,8 +18,8 @@ export function renderMarkdown(report: BenchReport, targets: readonly TargetResu
     '',
   );
   out.push(
-    `Images: \`${first.ref}\` ${megabytes(first.sizeBytes)} MB in ${first.layers} layers; \`${second.ref}\` differs only in the top layer` +
-      (double === undefined ? '.' : `; \`${double.ref}\` ${megabytes(double.sizeBytes)} MB (the RSS check).`),
+    `Images: \`${first.ref}\` ${mebibytes(first.sizeBytes)} MiB in ${first.layers} layers; \`${second.ref}\` differs only in the top layer` +
+      (double === undefined ? '.' : `; \`${double.ref}\` ${mebibytes(double.sizeBytes)} MiB (the RSS check).`),
     '',
   );
   out.push('## Per pattern', '', renderMarkdownTable(patternRows(report.patterns)));

@@ -1,5 +1,5 @@
 /** The report's tables as rows of cells, and two renderings: aligned text and markdown. */
-import { mebibytesFromKiB, megabytes, ratio, seconds } from './format.ts';
+import { mebibytesFromKiB, mebibytes, ratio, seconds } from './format.ts';
 import type { BenchReport, IncrementalSummary, PatternSummary } from './model.ts';
 import type { TargetResult } from './targets.ts';
 
@@ -12,7 +12,7 @@ function unavailableCells(status: string, reason: string | undefined, width: num
 
 export function patternRows(patterns: readonly PatternSummary[]): Rows {
   const floor = patterns.find((pattern) => pattern.id === 'floor' && pattern.status === 'ok');
-  const header = ['pattern', 'producer s', 'consumer s', 'total s', 'vs floor', 'stored MB', 'peak RSS MiB'];
+  const header = ['pattern', 'producer s', 'consumer s', 'total s', 'vs floor', 'stored MiB', 'peak RSS MiB'];
   const rows: Rows = [header];
   for (const pattern of patterns) {
     if (pattern.status !== 'ok') {
@@ -25,7 +25,7 @@ export function patternRows(patterns: readonly PatternSummary[]): Rows {
       seconds(pattern.consumerMs),
       seconds(pattern.totalMs),
       floor === undefined ? '—' : ratio(pattern.totalMs / floor.totalMs),
-      megabytes(pattern.storedBytes),
+      mebibytes(pattern.storedBytes),
       pattern.peakRssKiB === undefined ? '—' : `${mebibytesFromKiB(pattern.peakRssKiB)} (${pattern.rssOf ?? '?'})`,
     ]);
   }
@@ -56,7 +56,7 @@ export function cpuRows(patterns: readonly PatternSummary[]): Rows {
 }
 
 export function incrementalRows(entries: readonly IncrementalSummary[]): Rows {
-  const header = ['pattern', 'store +MB for 2nd image', 'export 2nd s', 'consumer reads MB', 'into engine MB', 'load 2nd (base present) s'];
+  const header = ['pattern', 'store +MiB for 2nd image', 'export 2nd s', 'consumer reads MiB', 'into engine MiB', 'load 2nd (base present) s'];
   const rows: Rows = [header];
   for (const entry of entries) {
     if (entry.status !== 'ok') {
@@ -65,10 +65,10 @@ export function incrementalRows(entries: readonly IncrementalSummary[]): Rows {
     }
     rows.push([
       entry.label,
-      megabytes(entry.storeBytesAdded),
+      mebibytes(entry.storeBytesAdded),
       seconds(entry.produceMs),
-      megabytes(entry.bytesMoved),
-      megabytes(entry.bytesToEngine),
+      mebibytes(entry.bytesMoved),
+      mebibytes(entry.bytesToEngine),
       seconds(entry.consumeMs),
     ]);
   }

@@ -2,7 +2,7 @@
  * Issue 5's targets as ratios from the same run. Evaluated and reported,
  * never asserted: a FAIL is a finding, not a broken build.
  */
-import { mebibytesFromKiB, megabytes, percent, ratio, seconds } from './format.ts';
+import { mebibytesFromKiB, mebibytes, percent, ratio, seconds } from './format.ts';
 import type { BenchReport, PatternSummary } from './model.ts';
 
 export type Verdict = 'PASS' | 'FAIL' | 'N/A';
@@ -65,7 +65,7 @@ export function evaluateTargets(report: BenchReport): TargetResult[] {
   compare('stored-vs-zstd', 'bytes stored ≤ zstd pipeline’s', zstd, (h, o) => ({
     id: 'stored-vs-zstd',
     target: 'bytes stored ≤ zstd pipeline’s',
-    measured: `${megabytes(h.storedBytes)} MB vs ${megabytes(o.storedBytes)} MB (${ratio(h.storedBytes / o.storedBytes)})`,
+    measured: `${mebibytes(h.storedBytes)} MiB vs ${mebibytes(o.storedBytes)} MiB (${ratio(h.storedBytes / o.storedBytes)})`,
     verdict: verdict(h.storedBytes <= o.storedBytes),
   }));
 
@@ -89,7 +89,7 @@ export function evaluateTargets(report: BenchReport): TargetResult[] {
     results.push({
       id: 'rss-double',
       target: doubleTarget,
-      measured: `${mebibytesFromKiB(doubling.single.peakRssKiB)} → ${mebibytesFromKiB(doubling.double.peakRssKiB)} MiB (${growth >= 0 ? '+' : ''}${percent(growth)}) for ${megabytes(doubling.single.image.sizeBytes)} → ${megabytes(doubling.double.image.sizeBytes)} MB`,
+      measured: `${mebibytesFromKiB(doubling.single.peakRssKiB)} → ${mebibytesFromKiB(doubling.double.peakRssKiB)} MiB (${growth >= 0 ? '+' : ''}${percent(growth)}) for ${mebibytes(doubling.single.image.sizeBytes)} → ${mebibytes(doubling.double.image.sizeBytes)} MiB`,
       verdict: verdict(growth <= limits.rssGrowthWhenDoubled),
     });
   }
@@ -103,7 +103,7 @@ export function evaluateTargets(report: BenchReport): TargetResult[] {
     results.push({
       id: 'second-image',
       target: shareTarget,
-      measured: `${megabytes(incremental.storeBytesAdded)} MB of a ${megabytes(handover.storedBytes)} MB bundle = ${percent(share)}`,
+      measured: `${mebibytes(incremental.storeBytesAdded)} MiB of a ${mebibytes(handover.storedBytes)} MiB bundle = ${percent(share)}`,
       verdict: verdict(share <= limits.secondImageShare),
     });
   }

@@ -1,5 +1,7 @@
 import type { BenchReport, PatternSummary } from '../../../bench/report/model.ts';
 
+const MiB = 1024 * 1024;
+
 export function pattern(id: string, producerMs: number, consumerMs: number, storedBytes: number, extra: Partial<PatternSummary> = {}): PatternSummary {
   return {
     id,
@@ -36,10 +38,10 @@ export function report(overrides: Partial<BenchReport> = {}): BenchReport {
     },
     images: { first: image, second: { ...image, ref: 'bench/app:b' } },
     patterns: [
-      pattern('floor', 5500, 6000, 842e6),
-      pattern('documented', 36000, 11500, 301e6, { rssOf: 'zip / unzip', peakRssKiB: 2048 }),
-      pattern('zstd', 6800, 5700, 278e6, { rssOf: 'zstd', peakRssKiB: 60000 }),
-      pattern('handover', 6000, 6300, 270e6, { rssOf: 'handover (node)', peakRssKiB: 100 * 1024 }),
+      pattern('floor', 5500, 6000, 842 * MiB),
+      pattern('documented', 36000, 11500, 301 * MiB, { rssOf: 'zip / unzip', peakRssKiB: 2048 }),
+      pattern('zstd', 6800, 5700, 278 * MiB, { rssOf: 'zstd', peakRssKiB: 60000 }),
+      pattern('handover', 6000, 6300, 270 * MiB, { rssOf: 'handover (node)', peakRssKiB: 100 * 1024 }),
     ],
     incremental: [
       {
@@ -48,11 +50,11 @@ export function report(overrides: Partial<BenchReport> = {}): BenchReport {
         producerCommand: 'p',
         consumerCommand: 'c',
         status: 'ok',
-        storeBytesAdded: 1e6,
+        storeBytesAdded: 1 * MiB,
         produceMs: 900,
         consumeMs: 1200,
-        bytesMoved: 1e6,
-        bytesToEngine: 843e6,
+        bytesMoved: 1 * MiB,
+        bytesToEngine: 843 * MiB,
       },
     ],
     phases: { export: [['timings.engineReadMs', 4000]], load: [] },

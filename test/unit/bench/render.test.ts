@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { megabytes, percent, ratio, seconds } from '../../../bench/report/format.ts';
+import { mebibytes, percent, ratio, seconds } from '../../../bench/report/format.ts';
 import { renderMarkdown } from '../../../bench/report/markdown.ts';
 import { escapeXml, niceCeiling, renderSvg } from '../../../bench/report/svg.ts';
 import { cpuRows, incrementalRows, patternRows, renderMarkdownTable, renderText } from '../../../bench/report/table.ts';
@@ -7,12 +7,12 @@ import { evaluateTargets } from '../../../bench/report/targets.ts';
 import { pattern, report } from './fixtures.ts';
 
 describe('formats', () => {
-  it('shows seconds, megabytes, ratios and percentages', () => {
+  it('shows seconds, mebibytes, ratios and percentages', () => {
     expect(seconds(5500)).toBe('5.5');
     expect(seconds(Number.NaN)).toBe('—');
-    expect(megabytes(842e6)).toBe('842');
-    expect(megabytes(1.234e6)).toBe('1.23');
-    expect(megabytes(undefined)).toBe('—');
+    expect(mebibytes(842e6)).toBe('803');
+    expect(mebibytes(1.5 * 1024 * 1024)).toBe('1.50');
+    expect(mebibytes(undefined)).toBe('—');
     expect(ratio(1.0712)).toBe('1.07×');
     expect(percent(0.0037)).toBe('0.37 %');
     expect(percent(0.2)).toBe('20.0 %');
@@ -23,7 +23,7 @@ describe('formats', () => {
 describe('patternRows', () => {
   it('has one row per pattern with the ratio to the floor', () => {
     const rows = patternRows(report().patterns);
-    expect(rows[0]).toEqual(['pattern', 'producer s', 'consumer s', 'total s', 'vs floor', 'stored MB', 'peak RSS MiB']);
+    expect(rows[0]).toEqual(['pattern', 'producer s', 'consumer s', 'total s', 'vs floor', 'stored MiB', 'peak RSS MiB']);
     expect(rows[1]).toEqual(['floor label', '5.5', '6.0', '11.5', '1.00×', '842', '—']);
     expect(rows[2]).toEqual(['documented label', '36.0', '11.5', '47.5', '4.13×', '301', '2 (zip / unzip)']);
   });
@@ -38,16 +38,16 @@ describe('patternRows', () => {
 describe('renderText', () => {
   it('aligns columns, numbers to the right, and lets a note overflow', () => {
     const text = renderText([
-      ['pattern', 'total s', 'stored MB'],
+      ['pattern', 'total s', 'stored MiB'],
       ['floor', '11.5', '842'],
       ['zstd', '9.0', '278'],
       ['handover', 'not available: a long reason that is wider than the columns', ''],
     ]);
     expect(text.split('\n')).toEqual([
-      'pattern   total s  stored MB',
-      '--------  -------  ---------',
-      'floor        11.5        842',
-      'zstd          9.0        278',
+      'pattern   total s  stored MiB',
+      '--------  -------  ----------',
+      'floor        11.5         842',
+      'zstd          9.0         278',
       'handover  not available: a long reason that is wider than the columns',
       '',
     ]);
@@ -66,7 +66,7 @@ describe('renderMarkdownTable', () => {
 
   it('ignores note rows when choosing alignment', () => {
     const md = renderMarkdownTable([
-      ['pattern', 'total s', 'stored MB'],
+      ['pattern', 'total s', 'stored MiB'],
       ['floor', '11.5', '842'],
       ['handover', 'not available: x', ''],
     ]);
