@@ -114,7 +114,7 @@ describe('usage errors', () => {
 
   it('an internal error (a bug) exits 70, a status no command uses for a verdict', async () => {
     const command = commands.find((c) => c.name === 'ls')!;
-    const original = command.run;
+    const original = command.run.bind(command);
     command.run = () => Promise.reject(new TypeError('x is not a function'));
     try {
       const text = await handover('ls');
