@@ -84,11 +84,15 @@ export class ImageNotFoundError extends errorClass('IMAGE_NOT_FOUND', ExitStatus
 export class StoreNotFoundError extends errorClass('STORE_NOT_FOUND', ExitStatus.notFound) {}
 export class BundleNotFoundError extends errorClass('BUNDLE_NOT_FOUND', ExitStatus.notFound) {}
 export class FileNotFoundError extends errorClass('FILE_NOT_FOUND', ExitStatus.notFound) {}
+/** The bundle holds the image, but not for the platform the engine runs (or --platform names). */
+export class PlatformNotFoundError extends errorClass('PLATFORM_NOT_FOUND', ExitStatus.notFound) {}
 
 // --- engine (4) ------------------------------------------------------------
 export class EngineUnreachableError extends errorClass('ENGINE_UNREACHABLE', ExitStatus.engine) {}
 export class EngineRequestError extends errorClass('ENGINE_ERROR', ExitStatus.engine) {}
 export class EngineLoadError extends errorClass('ENGINE_LOAD_FAILED', ExitStatus.engine) {}
+/** The engine speaks an API too old for what handover asks of it. */
+export class EngineTooOldError extends errorClass('ENGINE_TOO_OLD', ExitStatus.engine) {}
 
 // --- integrity (5) ---------------------------------------------------------
 export class BlobMissingError extends errorClass('BLOB_MISSING', ExitStatus.integrity) {}

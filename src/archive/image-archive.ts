@@ -3,7 +3,8 @@ import { LimitExceededError, MalformedArchiveError } from '../errors.ts';
 import { Annotation } from '../bundle/annotations.ts';
 import { MANIFEST_MEDIA_TYPES, MediaType } from '../bundle/media-types.ts';
 import { parseDescriptor } from '../bundle/parse.ts';
-import type { Descriptor } from '../bundle/model.ts';
+import type { Descriptor, Platform } from '../bundle/model.ts';
+import { configPlatform } from '../bundle/config.ts';
 import type { BorrowedChunk, BorrowedChunks } from '../io/borrowed-chunks.ts';
 import { readTar } from './tar/tar-reader.ts';
 import { peek, sniff, type ContentKind } from './sniff.ts';
@@ -44,13 +45,46 @@ export interface ReadArchiveOptions {
   reuse?: LayerReuse | undefined;
 }
 
+/** A small document exactly as the archive holds it. */
+export interface RawBlob {
+  bytes: Buffer;
+  digest: Digest;
+  mediaType: string;
+}
+
 export interface ArchiveImage {
-  /** The config exactly as the archive holds it: its digest is the image id. */
+  /** The config exactly as the archive holds it: its digest is the image id on classic engines. */
   config: Buffer;
   configDigest: Digest;
-  /** Names the archive gives the image, e.g. "charon:local". */
+  /** Names the archive gives the image, e.g. "charon:local" (none for a platform of an index). */
   tags: string[];
   layers: LayerBlob[];
+  /** The manifest as the archive holds it (OCI layouts), and the layer digests it lists; docker save's legacy layout has none. */
+  manifest: (RawBlob & { layers: Digest[] }) | undefined;
+  /** The platform its index names for it, else its config's. */
+  platform: Platform | undefined;
+  /** The digest of the index it is a platform of, if it is one. */
+  index: Digest | undefined;
+}
+
+/**
+ * An image index as the archive holds it: a multi-platform image, or one
+ * platform with its attestations (BuildKit's), whose digest is the image id
+ * on containerd's image store.
+ */
+export interface ArchiveIndex {
+  raw: RawBlob;
+  tags: string[];
+  /** The manifest digests of its platforms the archive holds, in the index's order. */
+  platforms: Digest[];
+  /** Other documents it lists that the archive holds whole: attestation manifests and their layers. */
+  attachments: RawBlob[];
+}
+
+/** What an archive holds: every image (platforms of an index included) and the indexes. */
+export interface ImageArchive {
+  images: ArchiveImage[];
+  indexes: ArchiveIndex[];
 }
 
 const MAX_JSON_BYTES = 16 * 1024 * 1024;
@@ -109,7 +143,7 @@ function parseJsonEntry(files: Map<string, Buffer>, path: string, what: string):
  * memory; layers stream through `sink` as they arrive, because the archive's
  * manifest usually comes after them.
  */
-export async function readImageArchive(source: AsyncIterable<Uint8Array>, sink: LayerSink, options: ReadArchiveOptions = {}): Promise<ArchiveImage[]> {
+export async function readImageArchive(source: AsyncIterable<Uint8Array>, sink: LayerSink, options: ReadArchiveOptions = {}): Promise<ImageArchive> {
   const files = new Map<string, Buffer>();
   const pending = new Map<string, Promise<LayerBlob>>();
   const legacyJson = new Map<string, Buffer>();
@@ -155,8 +189,9 @@ export async function readImageArchive(source: AsyncIterable<Uint8Array>, sink: 
     const layer = layers.get(target);
     if (layer !== undefined && !layers.has(path)) layers.set(path, layer);
   }
-  if (files.has('manifest.json')) return legacyImages(files, layers);
+  // Newer engines write both: the OCI layout keeps manifests, indexes and every platform.
   if (files.has('index.json')) return ociImages(files, layers);
+  if (files.has('manifest.json')) return { images: legacyImages(files, layers), indexes: [] };
   throw malformed('it has neither manifest.json (docker save) nor index.json (OCI layout)');
 }
 
@@ -181,17 +216,30 @@ function legacyImages(files: Map<string, Buffer>, layers: Map<string, LayerBlob>
       return layer;
     });
     const tags = Array.isArray(entry.RepoTags) ? entry.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-    return { config, configDigest: sha256Digest(config), tags, layers: imageLayers };
+    return { config, configDigest: sha256Digest(config), tags, layers: imageLayers, manifest: undefined, platform: configPlatform(config), index: undefined };
   });
 }
 
-function blobJson(files: Map<string, Buffer>, descriptor: Descriptor): Record<string, unknown> {
-  const path = `blobs/sha256/${descriptor.digest.slice('sha256:'.length)}`;
-  const bytes = files.get(path);
-  if (bytes === undefined) throw malformed(`blob ${descriptor.digest} is missing`);
+function blobPathOf(digest: Digest): string {
+  return `blobs/sha256/${digest.slice('sha256:'.length)}`;
+}
+
+/** A JSON blob the archive holds, checked against its digest; undefined when the archive lacks it. */
+function rawBlob(files: Map<string, Buffer>, descriptor: Descriptor): RawBlob | undefined {
+  const bytes = files.get(blobPathOf(descriptor.digest));
+  if (bytes === undefined) return undefined;
   if (sha256Digest(bytes) !== descriptor.digest) throw malformed(`blob ${descriptor.digest} does not match its digest`);
-  const value = parseJsonEntry(files, path, 'blob');
-  if (value === null || typeof value !== 'object') throw malformed(`blob ${descriptor.digest} is not a JSON object`);
+  return { bytes, digest: descriptor.digest, mediaType: descriptor.mediaType };
+}
+
+function jsonOf(raw: RawBlob): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.bytes.toString('utf8'));
+  } catch {
+    throw malformed(`blob ${raw.digest} is not JSON`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw malformed(`blob ${raw.digest} is not a JSON object`);
   return value as Record<string, unknown>;
 }
 
@@ -208,46 +256,103 @@ function isAttestation(descriptor: Descriptor): boolean {
   return descriptor.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
 }
 
-function ociImages(files: Map<string, Buffer>, layers: Map<string, LayerBlob>): ArchiveImage[] {
-  const images = new Map<Digest, ArchiveImage>();
-  const visit = (descriptor: Descriptor, tag: string | undefined, depth: number): void => {
-    if (depth > 4) throw malformed('image indexes are nested too deeply');
-    if (descriptor.mediaType === MediaType.ociIndex || descriptor.mediaType === MediaType.dockerManifestList) {
-      const index = blobJson(files, descriptor);
-      const children = Array.isArray(index['manifests']) ? index['manifests'] : [];
-      for (const [i, child] of children.entries()) {
-        const parsed = parseDescriptor(child, `manifest ${i + 1} of index ${descriptor.digest}`);
-        if (!isAttestation(parsed)) visit(parsed, tag, depth + 1);
-      }
-      return;
+function isIndex(mediaType: string): boolean {
+  return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList;
+}
+
+function childDescriptors(index: Record<string, unknown>, of: Digest): Descriptor[] {
+  const children = Array.isArray(index['manifests']) ? index['manifests'] : [];
+  return children.map((child, i) => parseDescriptor(child, `manifest ${i + 1} of index ${of}`));
+}
+
+/** An attestation manifest and the JSON layers it carries, when the archive holds them all. */
+function attachment(files: Map<string, Buffer>, descriptor: Descriptor): RawBlob[] {
+  const manifest = rawBlob(files, descriptor);
+  if (manifest === undefined) return [];
+  const json = jsonOf(manifest);
+  const layers: unknown[] = Array.isArray(json['layers']) ? (json['layers'] as unknown[]) : [];
+  const blobs: RawBlob[] = [];
+  try {
+    for (const [i, raw] of [json['config'], ...layers].entries()) {
+      const blob = rawBlob(files, parseDescriptor(raw, `part ${i + 1} of attestation ${descriptor.digest}`));
+      if (blob === undefined) return [];
+      blobs.push(blob);
     }
-    if (!MANIFEST_MEDIA_TYPES.has(descriptor.mediaType)) return;
-    const manifest = blobJson(files, descriptor);
-    const configDescriptor = parseDescriptor(manifest['config'], `config of manifest ${descriptor.digest}`);
-    const config = files.get(`blobs/sha256/${configDescriptor.digest.slice('sha256:'.length)}`);
+  } catch {
+    return []; // not one the bundle can carry whole: the index stands without it
+  }
+  return [manifest, ...blobs];
+}
+
+/**
+ * The images of an OCI layout. An index the layout names (a multi-platform
+ * image, or BuildKit's one platform with attestations) is kept whole, with
+ * each platform the archive holds; a platform it lacks is left out (as an
+ * engine saves an image pulled for one platform).
+ */
+function ociImages(files: Map<string, Buffer>, layers: Map<string, LayerBlob>): ImageArchive {
+  const images = new Map<Digest, ArchiveImage>();
+  const indexes = new Map<Digest, ArchiveIndex>();
+  const image = (descriptor: Descriptor, tag: string | undefined, index: Digest | undefined, platform: Platform | undefined): ArchiveImage | undefined => {
+    const manifest = rawBlob(files, descriptor);
+    if (manifest === undefined) return undefined;
+    const json = jsonOf(manifest);
+    const configDescriptor = parseDescriptor(json['config'], `config of manifest ${descriptor.digest}`);
+    const config = files.get(blobPathOf(configDescriptor.digest));
     if (config === undefined) throw malformed(`config ${configDescriptor.digest} is missing`);
-    const layerList = Array.isArray(manifest['layers']) ? manifest['layers'] : [];
-    const imageLayers = layerList.map((raw, i) => {
-      const layer = parseDescriptor(raw, `layer ${i + 1} of manifest ${descriptor.digest}`);
-      const stored = layers.get(`blobs/sha256/${layer.digest.slice('sha256:'.length)}`);
-      if (stored === undefined) throw malformed(`layer ${layer.digest} is missing`);
+    const layerList = Array.isArray(json['layers']) ? json['layers'] : [];
+    const listed = layerList.map((raw, i) => parseDescriptor(raw, `layer ${i + 1} of manifest ${descriptor.digest}`).digest);
+    const imageLayers = listed.map((digest) => {
+      const stored = layers.get(blobPathOf(digest));
+      if (stored === undefined) throw malformed(`layer ${digest} is missing`);
       return stored;
     });
-    const configDigest = sha256Digest(config);
-    const existing = images.get(configDigest);
+    const key = index === undefined ? sha256Digest(config) : descriptor.digest;
+    const existing = images.get(key);
+    if (existing !== undefined) {
+      if (tag !== undefined && !existing.tags.includes(tag)) existing.tags.push(tag);
+      return existing;
+    }
+    const made: ArchiveImage = {
+      config,
+      configDigest: sha256Digest(config),
+      tags: tag === undefined ? [] : [tag],
+      layers: imageLayers,
+      manifest: { ...manifest, layers: listed },
+      platform: platform ?? configPlatform(config),
+      index,
+    };
+    images.set(key, made);
+    return made;
+  };
+  const visitIndex = (descriptor: Descriptor, tag: string | undefined): void => {
+    const existing = indexes.get(descriptor.digest);
     if (existing !== undefined) {
       if (tag !== undefined && !existing.tags.includes(tag)) existing.tags.push(tag);
       return;
     }
-    images.set(configDigest, { config, configDigest, tags: tag === undefined ? [] : [tag], layers: imageLayers });
+    const raw = rawBlob(files, descriptor);
+    if (raw === undefined) throw malformed(`index ${descriptor.digest} is missing`);
+    const platforms: Digest[] = [];
+    const attachments: RawBlob[] = [];
+    for (const child of childDescriptors(jsonOf(raw), descriptor.digest)) {
+      if (isAttestation(child)) attachments.push(...attachment(files, child));
+      else if (isIndex(child.mediaType)) throw malformed(`index ${descriptor.digest} nests another index`);
+      else if (MANIFEST_MEDIA_TYPES.has(child.mediaType) && image(child, undefined, descriptor.digest, child.platform) !== undefined) platforms.push(child.digest);
+    }
+    if (platforms.length === 0) throw malformed(`index ${descriptor.digest} has none of its platforms in the archive`);
+    indexes.set(descriptor.digest, { raw, tags: tag === undefined ? [] : [tag], platforms, attachments });
   };
   const index = parseJsonEntry(files, 'index.json', 'the index') as Record<string, unknown> | null;
   if (index === null || typeof index !== 'object') throw malformed('index.json is not a JSON object');
   const manifests = Array.isArray(index['manifests']) ? index['manifests'] : [];
   for (const [i, raw] of manifests.entries()) {
     const descriptor = parseDescriptor(raw, `manifest ${i + 1} of index.json`);
-    visit(descriptor, ociTag(descriptor), 0);
+    if (isIndex(descriptor.mediaType)) visitIndex(descriptor, ociTag(descriptor));
+    else if (MANIFEST_MEDIA_TYPES.has(descriptor.mediaType) && image(descriptor, ociTag(descriptor), undefined, descriptor.platform) === undefined) {
+      throw malformed(`manifest ${descriptor.digest} is missing`);
+    }
   }
   if (images.size === 0) throw malformed('index.json lists no image manifests');
-  return [...images.values()];
+  return { images: [...images.values()], indexes: [...indexes.values()] };
 }

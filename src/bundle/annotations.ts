@@ -23,5 +23,8 @@ export const Annotation = {
   ciRef: 'io.github.image-handover.ci.ref',
 } as const;
 
-/** The bundle format this version writes and the newest it reads. */
-export const FORMAT_VERSION = 1;
+/**
+ * The bundle format this version writes and the newest it reads: 2 when an
+ * image is an image index (several platforms, or one with attestations).
+ */
+export const FORMAT_VERSION = 2;

@@ -1,6 +1,6 @@
 import type { Digest } from '../digest/digest.ts';
 import { Annotation, FORMAT_VERSION } from './annotations.ts';
-import { MediaType } from './media-types.ts';
+import { INDEX_MEDIA_TYPES, MediaType } from './media-types.ts';
 import type { Descriptor, ImageIndex, ImageManifest, Platform } from './model.ts';
 
 export interface ManifestInput {
@@ -23,13 +23,25 @@ export function buildManifest(input: ManifestInput): Uint8Array {
   return Buffer.from(JSON.stringify(manifest));
 }
 
+/** The platforms of an image index handover builds (when it transcoded an index's layers). */
+export function buildImageIndex(manifests: ReadonlyArray<{ digest: Digest; size: number; platform: Platform | undefined }>): Uint8Array {
+  const index: ImageIndex = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociIndex,
+    manifests: manifests.map((m) => ({ mediaType: MediaType.ociManifest, digest: m.digest, size: m.size, ...(m.platform === undefined ? {} : { platform: m.platform }) })),
+  };
+  return Buffer.from(JSON.stringify(index));
+}
+
 export interface IndexEntry {
-  manifest: { digest: Digest; size: number };
+  /** The image's manifest, or its image index (several platforms, or one with attestations). */
+  manifest: { digest: Digest; size: number; mediaType?: string | undefined };
   /** Tags, in familiar form ("charon:local"); none leaves the image untagged. */
   tags: string[];
   /** Fully qualified names, one per tag, for containerd's annotation. */
   qualifiedNames: string[];
-  imageId: Digest;
+  /** The config digest (the image id on classic engines); none for an index. */
+  imageId: Digest | undefined;
   sourceId: string | undefined;
   sourceRef: string | undefined;
   platform: Platform | undefined;
@@ -47,11 +59,11 @@ function entryDescriptor(entry: IndexEntry, tagIndex: number | undefined): Descr
     annotations[Annotation.refName] = entry.tags[tagIndex]!;
     annotations[Annotation.containerdName] = entry.qualifiedNames[tagIndex]!;
   }
-  annotations[Annotation.imageId] = entry.imageId;
+  if (entry.imageId !== undefined) annotations[Annotation.imageId] = entry.imageId;
   if (entry.sourceId !== undefined) annotations[Annotation.sourceId] = entry.sourceId;
   if (entry.sourceRef !== undefined) annotations[Annotation.sourceRef] = entry.sourceRef;
   return {
-    mediaType: MediaType.ociManifest,
+    mediaType: entry.manifest.mediaType ?? MediaType.ociManifest,
     digest: entry.manifest.digest,
     size: entry.manifest.size,
     annotations,
@@ -72,7 +84,8 @@ export function buildIndex(entries: readonly IndexEntry[], metadata: IndexMetada
     mediaType: MediaType.ociIndex,
     manifests,
     annotations: {
-      [Annotation.formatVersion]: String(FORMAT_VERSION),
+      // A bundle of image manifests alone stays readable by format-1 consumers.
+      [Annotation.formatVersion]: String(entries.some((e) => INDEX_MEDIA_TYPES.has(e.manifest.mediaType ?? '')) ? FORMAT_VERSION : 1),
       [Annotation.created]: metadata.created.toISOString(),
       ...metadata.producer,
     },

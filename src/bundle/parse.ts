@@ -1,8 +1,8 @@
 import { isDigest, sha256Digest, type Digest } from '../digest/digest.ts';
 import { LimitExceededError, MalformedBundleError, UnsafePathError, UnsupportedMediaTypeError, UnsupportedVersionError } from '../errors.ts';
 import { Annotation, FORMAT_VERSION } from './annotations.ts';
-import { CONFIG_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, MediaType, layerCompression } from './media-types.ts';
-import type { BundleImage, BundleIndex, Descriptor, ImageManifest } from './model.ts';
+import { CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, MediaType, layerCompression } from './media-types.ts';
+import type { BundleImage, BundleIndex, Descriptor, ImageManifest, Platform } from './model.ts';
 
 /** Limits that keep a hostile bundle from costing unbounded memory or time. */
 export const BundleLimits = {
@@ -104,10 +104,10 @@ export function parseIndex(bytes: Uint8Array): BundleIndex {
   const images = new Map<Digest, BundleImage>();
   manifests.forEach((value, i) => {
     const descriptor = parseDescriptor(value, `manifest ${i + 1} in index.json`);
-    if (!MANIFEST_MEDIA_TYPES.has(descriptor.mediaType)) {
+    if (!MANIFEST_MEDIA_TYPES.has(descriptor.mediaType) && !INDEX_MEDIA_TYPES.has(descriptor.mediaType)) {
       throw new UnsupportedMediaTypeError(
-        `Manifest ${i + 1} in the bundle has media type '${descriptor.mediaType}'; handover loads single-platform image manifests (${MediaType.ociManifest}).`,
-        { hint: 'Export one platform of a multi-platform image (for example with --platform when building).' },
+        `Manifest ${i + 1} in the bundle has media type '${descriptor.mediaType}'; handover loads image manifests and image indexes (${MediaType.ociManifest}, ${MediaType.ociIndex}).`,
+        { hint: 'The bundle was not written by handover export or was altered. Export it again.' },
       );
     }
     if (descriptor.size > BundleLimits.maxManifestBytes) {
@@ -158,4 +158,47 @@ export function parseManifest(bytes: Uint8Array, what = 'manifest'): ImageManife
   });
   const mediaType = typeof raw['mediaType'] === 'string' ? raw['mediaType'] : MediaType.ociManifest;
   return { schemaVersion: 2, mediaType, config, layers, annotations: parseAnnotations(raw['annotations'], what) };
+}
+
+/** An image's index (several platforms, or one with attestations), as a bundle carries it. */
+export interface ImagePlatforms {
+  /** The image manifests it lists, with their platforms. */
+  platforms: Descriptor[];
+  /** Other manifests it lists (attestations), which a consumer may leave out. */
+  attachments: Descriptor[];
+}
+
+function parsePlatform(value: unknown, what: string): Platform | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw malformed(what, 'platform is not an object');
+  const raw = value as Json;
+  if (typeof raw['os'] !== 'string' || typeof raw['architecture'] !== 'string') throw malformed(what, 'platform lacks os or architecture');
+  return { os: raw['os'], architecture: raw['architecture'], ...(typeof raw['variant'] === 'string' ? { variant: raw['variant'] } : {}) };
+}
+
+/** Parses an image index whose bytes are verified against its digest. */
+export function parseImagePlatforms(bytes: Uint8Array, what = 'image index'): ImagePlatforms {
+  const raw = parseJson(bytes, what);
+  if (raw['schemaVersion'] !== 2) throw malformed(what, `schemaVersion ${describeValue(raw['schemaVersion'])}, expected 2`);
+  const manifests = raw['manifests'];
+  if (!Array.isArray(manifests)) throw malformed(what, 'manifests is not a list');
+  if (manifests.length > BundleLimits.maxImages) throw new LimitExceededError(`The ${what} lists ${manifests.length} manifests; at most ${BundleLimits.maxImages} are accepted.`);
+  const platforms: Descriptor[] = [];
+  const attachments: Descriptor[] = [];
+  manifests.forEach((value, i) => {
+    const descriptor = parseDescriptor(value, `manifest ${i + 1} of the ${what}`);
+    const platform = parsePlatform((value as Json)['platform'], `manifest ${i + 1} of the ${what}`);
+    if (platform !== undefined) descriptor.platform = platform;
+    if (!MANIFEST_MEDIA_TYPES.has(descriptor.mediaType)) {
+      throw new UnsupportedMediaTypeError(`The ${what} lists a manifest of media type '${descriptor.mediaType}'; handover loads indexes of image manifests.`, {
+        hint: 'An index of indexes is not a bundle handover writes. Export the image again.',
+      });
+    }
+    if (descriptor.size > BundleLimits.maxManifestBytes) {
+      throw new LimitExceededError(`Manifest ${descriptor.digest} is recorded as ${descriptor.size} bytes; at most ${BundleLimits.maxManifestBytes} are accepted.`);
+    }
+    const attestation = descriptor.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
+    (attestation || platform === undefined || platform.os === 'unknown' ? attachments : platforms).push(descriptor);
+  });
+  return { platforms, attachments };
 }

@@ -9,7 +9,7 @@ import {
 import type { BorrowedChunks } from '../io/borrowed-chunks.ts';
 import type { EngineEndpoint } from './docker-host.ts';
 import type { Engine, EngineVersion, ImageInfo } from './engine.ts';
-import { JsonMessageParser, messageError, messageText } from './json-messages.ts';
+import { JsonMessageParser, messageError, messageText, type EngineMessage } from './json-messages.ts';
 import { failedToConnect, request, type PooledResponse } from './http-client.ts';
 
 const CONNECT_ERRORS = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'ENOTSOCK']);
@@ -77,14 +77,23 @@ export class DockerEngine implements Engine {
       });
     }
     const status = response.status;
-    if (status >= 200 && status < 300) return { status, body: text === '' ? ('') : (JSON.parse(text) as T) };
+    // Podman answers a tag with a body of one newline: a body of blanks carries nothing.
+    if (status >= 200 && status < 300) return { status, body: text.trim() === '' ? '' : parseJson<T>(text, `${method} ${path.replace(/\?.*$/, '')}`, this.endpoint) };
     return { status, body: engineMessage(text) };
   }
 
   async version(): Promise<EngineVersion> {
-    const { status, body } = await this.json<Record<string, string>>('GET', '/version');
+    const { status, body } = await this.json<RawVersion>('GET', '/version');
     if (typeof body === 'string') throw new EngineRequestError(`The engine at ${this.endpoint} answered ${status} to GET /version: ${body}.`);
-    return { version: body['Version'] ?? '', apiVersion: body['ApiVersion'] ?? '', os: body['Os'] ?? '', arch: body['Arch'] ?? '' };
+    const podman = (body.Components ?? []).some((component) => component.Name === 'Podman Engine');
+    return {
+      product: podman ? 'podman' : 'docker',
+      version: body.Version ?? '',
+      apiVersion: body.ApiVersion ?? '',
+      minApiVersion: body.MinAPIVersion ?? '',
+      os: body.Os ?? '',
+      arch: body.Arch ?? '',
+    };
   }
 
   async inspectImage(reference: string): Promise<ImageInfo | undefined> {
@@ -94,7 +103,8 @@ export class DockerEngine implements Engine {
       throw new EngineRequestError(`The engine at ${this.endpoint} answered ${status} when asked for image '${reference}': ${body}.`);
     }
     return {
-      id: body.Id,
+      // Podman's own API names images by bare hex; its Docker API, like Docker, by sha256:hex.
+      id: /^[0-9a-f]{64}$/.test(body.Id) ? `sha256:${body.Id}` : body.Id,
       repoTags: body.RepoTags ?? [],
       diffIds: body.RootFS?.Layers ?? [],
       architecture: body.Architecture ?? '',
@@ -163,7 +173,7 @@ export class DockerEngine implements Engine {
     const lines: string[] = [];
     const inspect = (messages: ReturnType<JsonMessageParser['push']>): void => {
       for (const message of messages) {
-        const error = messageError(message);
+        const error = messageError(message) ?? unpackError(message);
         if (error !== undefined) {
           throw new EngineLoadError(`The engine at ${this.endpoint} failed to load the image: ${error}.`, {
             hint: 'The engine rejected the archive; nothing was tagged. Check the engine log and its free space.',
@@ -207,6 +217,36 @@ export class DockerEngine implements Engine {
     if (status !== 201 && status !== 200) {
       throw new EngineRequestError(`The engine at ${this.endpoint} could not tag ${id} as ${repository}:${tag} (${status}): ${String(body)}.`);
     }
+  }
+}
+
+interface RawVersion {
+  Version?: string;
+  ApiVersion?: string;
+  MinAPIVersion?: string;
+  Os?: string;
+  Arch?: string;
+  Components?: Array<{ Name?: string }> | null;
+}
+
+/**
+ * Docker on containerd's store reports a layer it could not unpack as a
+ * plain stream line ("Error unpacking image …: apply layer error …"), with
+ * no errorDetail, after it has named the image loaded: a failure all the same.
+ */
+function unpackError(message: EngineMessage): string | undefined {
+  const text = messageText(message);
+  return /^Error unpacking image\b/.test(text) ? text : undefined;
+}
+
+function parseJson<T>(text: string, request: string, endpoint: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new EngineRequestError(`The engine at ${endpoint} answered ${request} with a body that is not JSON: '${text.slice(0, 200)}'.`, {
+      hint: 'Check that DOCKER_HOST names a Docker Engine or a Podman service; report the engine and its version if it is one.',
+      cause: error,
+    });
   }
 }
 

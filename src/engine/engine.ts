@@ -1,8 +1,11 @@
 import type { BorrowedChunks } from '../io/borrowed-chunks.ts';
 
 export interface EngineVersion {
+  /** Docker Engine, or Podman's Docker-compatible service. */
+  product: 'docker' | 'podman';
   version: string;
   apiVersion: string;
+  minApiVersion: string;
   os: string;
   arch: string;
 }

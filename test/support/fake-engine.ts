@@ -50,7 +50,7 @@ export class FakeEngine implements Engine {
   faults: FakeEngineFaults = {};
 
   async version(): Promise<EngineVersion> {
-    return await Promise.resolve({ version: '28.5.2-fake', apiVersion: '1.51', os: 'linux', arch: 'amd64' });
+    return await Promise.resolve({ product: 'docker', version: '20.10.24-fake', apiVersion: '1.41', minApiVersion: '1.12', os: 'linux', arch: 'amd64' });
   }
 
   /** Adds an image of these layers (tar bytes), tagged; returns its id. */

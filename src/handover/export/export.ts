@@ -125,8 +125,8 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
     onProgress?.({ phase: 'export', bytes: read.bytesRead, total: read.bytesRead });
 
     clock.start('publish');
-    const bundle = assembleBundle({ images: read.images, infos, references, tag, created: options.now ?? new Date(), producer: options.producer ?? {} });
-    const written = writtenLayerBytes(read.images) + (await putMetadata(writer, bundle.blobs)) + bundle.index.length;
+    const bundle = assembleBundle({ archive: read.archive, infos, references, tag, created: options.now ?? new Date(), producer: options.producer ?? {} });
+    const written = writtenLayerBytes(read.archive.images) + (await putMetadata(writer, bundle.blobs)) + bundle.index.length;
     const published = await writer.publish(bundle.index);
     clock.stop();
     return {

@@ -162,7 +162,7 @@ export async function giveBottomLayerAHeadStart(options: HeadStartOptions): Prom
       return { fullSave, bottom: undefined }; // the engine could not save it (its disk full, say)
     }
     const input = counted(bottomSave);
-    const bottom = await readImageArchive(input.stream, sink);
+    const { images: bottom } = await readImageArchive(input.stream, sink);
     input.done();
     const blob = bottom.length === 1 && bottom[0]?.layers.length === 1 ? bottom[0].layers[0] : undefined;
     if (blob === undefined) throw new MalformedArchiveError(`The engine's save of the bottom layer of ${info.id} held ${bottom.length} image(s), expected one of one layer.`);

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { readImageArchive, type ArchiveImage, type LayerBlob, type LayerSink } from '../../archive/image-archive.ts';
+import { readImageArchive, type ImageArchive, type LayerBlob, type LayerSink } from '../../archive/image-archive.ts';
 import { layerMediaType, type Compression } from '../../bundle/media-types.ts';
 import { compressToFile } from '../../compression/compress-to-file.ts';
 import type { ZstdCodec } from '../../compression/codecs.ts';
@@ -77,9 +77,9 @@ export interface ReadImagesOptions {
   onProgress: ProgressListener | undefined;
 }
 
-/** What was read: the images, with their layers in the store, and the bytes read. */
+/** What was read: the images and indexes, with their layers in the store, and the bytes read. */
 export interface ImagesRead {
-  images: ArchiveImage[];
+  archive: ImageArchive;
   bytesRead: number;
 }
 
@@ -98,13 +98,13 @@ function byteMeter(total: number, onProgress: ProgressListener | undefined): { c
 /** Reads the images out of an archive file, storing each layer as it streams. */
 export async function readArchiveImages(path: string, options: ReadImagesOptions): Promise<ImagesRead> {
   options.clock.start('open archive');
-  const archive = await openArchive(path);
-  const meter = byteMeter(archive.size, options.onProgress);
+  const file = await openArchive(path);
+  const meter = byteMeter(file.size, options.onProgress);
   options.clock.start('stream');
-  const input = meter.counted(archive.stream);
-  const images = await readImageArchive(input.stream, options.sink);
+  const input = meter.counted(file.stream);
+  const archive = await readImageArchive(input.stream, options.sink);
   input.done();
-  return { images, bytesRead: meter.read() };
+  return { archive, bytesRead: meter.read() };
 }
 
 /**
@@ -126,8 +126,8 @@ export async function readEngineImages(
   const stream = await (head?.fullSave ?? engine.saveImages(references, signal));
   clock.start('stream');
   const input = meter.counted(stream);
-  const images = await readImageArchive(input.stream, sink, { reuse: head?.bottom?.reuse });
+  const archive = await readImageArchive(input.stream, sink, { reuse: head?.bottom?.reuse });
   input.done();
-  if (head?.bottom !== undefined) checkBottomReuse(images, head.bottom.blob, head.bottom.reused);
-  return { images, bytesRead: meter.read() };
+  if (head?.bottom !== undefined) checkBottomReuse(archive.images, head.bottom.blob, head.bottom.reused);
+  return { archive, bytesRead: meter.read() };
 }

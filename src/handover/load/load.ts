@@ -1,3 +1,4 @@
+import type { Platform } from '../../bundle/model.ts';
 import type { ZstdCodec } from '../../compression/codecs.ts';
 import { Defaults } from '../../defaults.ts';
 import { parseDigest, type Digest } from '../../digest/digest.ts';
@@ -31,6 +32,8 @@ export interface LoadOptions {
    */
   stepBytes?: number | undefined;
   zstd?: ZstdCodec | undefined;
+  /** The platform to load from a multi-platform image (default: the engine's). */
+  platform?: Platform | undefined;
 }
 
 export interface LoadedImage {
@@ -111,13 +114,14 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
   const clock = new PhaseClock();
   const { engine } = options;
   clock.start('engine check');
-  await engine.version();
+  const version = await engine.version();
+  const platform = options.platform ?? { os: version.os, architecture: version.arch };
   clock.start('store read');
   const source = await options.store.openBundle(name);
   let partials: Digest[] = [];
   try {
     clock.start('verify bundle');
-    const bundle = await resolveBundle(source, expect);
+    const bundle = await resolveBundle(source, expect, { platform, asked: options.platform !== undefined });
     requiredTags(options.requireTags, bundle.images, name);
 
     clock.start('engine layers');

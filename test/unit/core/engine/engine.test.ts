@@ -133,13 +133,13 @@ function streamReply(lines: string[]): Handler {
 describe('DockerEngine on a unix socket', () => {
   it('reads /version and image inspect; a missing image is undefined', async () => {
     const socket = await listenUnix({
-      'GET /version': jsonReply(200, { Version: '29.0.1', ApiVersion: '1.52', Os: 'linux', Arch: 'amd64' }),
+      'GET /version': jsonReply(200, { Version: '29.0.1', ApiVersion: '1.52', MinAPIVersion: '1.24', Os: 'linux', Arch: 'amd64', Components: [{ Name: 'Engine' }] }),
       'GET /images/charon%3Alocal/json': record(jsonReply(200, { Id: 'sha256:abc', RepoTags: ['charon:local'], RootFS: { Layers: ['sha256:l1'] }, Architecture: 'amd64', Os: 'linux', Variant: '', Size: 42 })),
       'GET /images/x/json': jsonReply(404, { message: 'No such image: x' }),
     });
     const engine = new DockerEngine(parseDockerHost(`unix://${socket}`));
     expect(engine.endpoint).toBe(`unix://${socket}`);
-    expect(await engine.version()).toEqual({ version: '29.0.1', apiVersion: '1.52', os: 'linux', arch: 'amd64' });
+    expect(await engine.version()).toEqual({ product: 'docker', version: '29.0.1', apiVersion: '1.52', minApiVersion: '1.24', os: 'linux', arch: 'amd64' });
     expect(await engine.inspectImage('charon:local')).toEqual({ id: 'sha256:abc', repoTags: ['charon:local'], diffIds: ['sha256:l1'], architecture: 'amd64', os: 'linux', variant: undefined, size: 42 });
     expect(await engine.inspectImage('x')).toBeUndefined();
   });

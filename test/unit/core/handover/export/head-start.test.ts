@@ -43,7 +43,7 @@ describe('bottomLayerForHeadStart', () => {
 
 describe('checkBottomReuse', () => {
   const bottom = blob('bottom');
-  const image = (layers: LayerBlob[]): ArchiveImage => ({ config: Buffer.from('{}'), configDigest: sha256Digest(Buffer.from('{}')), tags: [], layers });
+  const image = (layers: LayerBlob[]): ArchiveImage => ({ config: Buffer.from('{}'), configDigest: sha256Digest(Buffer.from('{}')), tags: [], layers, manifest: undefined, platform: undefined, index: undefined });
 
   it('accepts the reused layer at the bottom, or no reuse at all', () => {
     expect(() => checkBottomReuse([image([bottom, blob('2')])], bottom, ['a/layer.tar'])).not.toThrow();

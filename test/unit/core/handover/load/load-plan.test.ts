@@ -29,12 +29,17 @@ function image(tag: string, layers: number[], extra: Record<string, unknown> = {
   const history = layers.flatMap((n, i) => [{ created_by: `step ${n}` }, ...(i === 0 ? [{ created_by: 'ENV', empty_layer: true }] : [])]);
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: { keep: 'me' } }, rootfs: { type: 'layers', diff_ids: diffIds }, history, ...extra }));
   const configDigest = sha256Digest(config);
+  const manifestDescriptor = { mediaType: MediaType.ociManifest, digest: sha256Digest(`manifest ${tag}`), size: 1 };
   return {
-    entry: { manifest: { mediaType: MediaType.ociManifest, digest: sha256Digest(`manifest ${tag}`), size: 1 }, tags: [tag], imageId: configDigest, sourceId: undefined },
+    entry: { manifest: manifestDescriptor, tags: [tag], imageId: configDigest, sourceId: undefined },
+    manifestDescriptor,
+    manifestBytes: Buffer.from('{}'),
     manifest: { schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: configDigest, size: config.length }, layers: layers.map(layer) },
     config,
     configDigest,
     parsedConfig: { diffIds, architecture: 'amd64', os: 'linux' },
+    platform: { os: 'linux', architecture: 'amd64' },
+    index: undefined,
   };
 }
 
