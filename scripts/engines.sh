@@ -103,7 +103,17 @@ start_podman() {
   # Its own storage, run root, tmp dir (where podman keeps per-boot state),
   # file locks (the default shm locks are one segment for the whole machine)
   # and events: several services and the tests do not share state.
+  # Podman (as root) gives a container the maximum nofile and nproc limits;
+  # where this process may not raise its own (no CAP_SYS_RESOURCE: a sandbox,
+  # CI), runc fails with "error setting rlimit type 7 (6): operation not
+  # permitted". So: our hard nofile limit, and for nproc the 32768 podman
+  # lowers its own process to (or ours if lower).
+  local nofile nproc
+  nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
+  [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ] && nproc=32768
   cat >"$dir/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 [engine]
 lock_type = "file"
 tmp_dir = "$dir/tmp"
@@ -170,7 +180,7 @@ pids_under() {
   for pid in /proc/[0-9]*; do
     pid=${pid#/proc/}
     [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
-    cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+    cmdline=$( { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
     case "$cmdline" in *engines.sh*) ;; *"$base/"*) echo "$pid" ;; esac
   done
 }
