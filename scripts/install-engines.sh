@@ -19,9 +19,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 root=${HANDOVER_ENGINES_ROOT:-/opt/image-handover/engines}
 suites=${HANDOVER_ENGINES_SUITES:-unstable trixie}
-# tini-static, not tini: dockerd's docker-init links to it, and unstable's
-# dynamic tini needs glibc 2.38.
-packages=(docker.io docker-cli docker-buildx containerd tini-static)
+# dockerd's docker-init links to tini-static: its own package in unstable
+# (whose dynamic tini needs glibc 2.38), part of `tini` in trixie.
+packages=(docker.io docker-cli docker-buildx containerd)
 
 say() { echo "install-engines: $*" >&2; }
 
@@ -92,8 +92,11 @@ apt-get "${apt_opts[@]}" -qq update
 
 chosen=
 for suite in $suites; do
-  version=$(apt-cache "${apt_opts[@]}" madison docker.io | awk -v s="$suite/main" '$0 ~ " "s" " {print $3; exit}')
+  in_suite() { apt-cache "${apt_opts[@]}" madison "$1" | awk -v s="$suite/main" '$0 ~ " "s" " {print $3; exit}'; }
+  version=$(in_suite docker.io)
   if [ -z "$version" ]; then say "$suite has no docker.io"; continue; fi
+  init=tini-static
+  [ -n "$(in_suite tini-static)" ] || init=tini
   prefix="$root/$version"
   if [ -f "$prefix/VERSIONS" ] && runs "$prefix"; then
     say "docker.io $version from $suite is already installed"
@@ -104,8 +107,8 @@ for suite in $suites; do
   debs="$root/.debs-$version"
   rm -rf "$partial" "$debs"
   mkdir -p "$partial" "$debs"
-  say "fetching ${packages[*]} from $suite (docker.io $version)"
-  (cd "$debs" && apt-get "${apt_opts[@]}" -qq download "${packages[@]/%//$suite}")
+  say "fetching ${packages[*]} $init from $suite (docker.io $version)"
+  (cd "$debs" && apt-get "${apt_opts[@]}" -qq download "${packages[@]/%//$suite}" "$init/$suite")
   {
     echo "suite=$suite"
     for deb in "$debs"/*.deb; do
