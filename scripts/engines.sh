@@ -87,12 +87,13 @@ start_dockerd() {
   echo "$config" >"$dir/daemon.json"
   # Its own containerd (started by dockerd from PATH: the prefix's for the
   # modern kinds), its own data, exec root and config: nothing of the system's.
+  # These engines are thrown away: containers get 2 s to stop when it stops.
   PATH=$path "$dockerd" \
     --config-file "$dir/daemon.json" \
     --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/d.pid" \
     -H "unix://$dir/d.sock" --storage-driver "$driver" \
     --bridge=none --iptables=false --ip-masq=false --ip-forward=false \
-    --userland-proxy=false --log-level=warn "${extra[@]}" \
+    --userland-proxy=false --log-level=warn --shutdown-timeout=2 "${extra[@]}" \
     >"$dir/engine.log" 2>&1 &
   echo $! >"$dir/launcher.pid"
 }
@@ -176,12 +177,13 @@ wait_one() {
 # PIDs of processes whose command line names a path under BASE: what our
 # engines started (containerd, shims, conmon), and only that.
 pids_under() {
-  local pid cmdline
-  for pid in /proc/[0-9]*; do
-    pid=${pid#/proc/}
+  local file pid
+  # One grep over every command line (NUL-separated, hence -a); not our own shells.
+  for file in $(grep -lasF -- "$base/" /proc/[0-9]*/cmdline); do
+    pid=${file#/proc/}; pid=${pid%/cmdline}
     [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
-    cmdline=$( { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
-    case "$cmdline" in *engines.sh*) ;; *"$base/"*) echo "$pid" ;; esac
+    grep -qasF engines.sh "$file" && continue
+    echo "$pid"
   done
 }
 
@@ -192,7 +194,7 @@ wait_gone() {
 }
 
 stop_all() {
-  local dir pid mnt
+  local dir pid mnt id
   [ -d "$base" ] || return 0
   # Podman containers outlive the service (conmon keeps them): remove them first.
   for dir in "$base"/*/; do
@@ -209,6 +211,13 @@ stop_all() {
     [ -f "$dir/launcher.pid" ] || continue
     pid=$(cat "$dir/launcher.pid")
     wait_gone "$pid" 150 || kill -9 "$pid" 2>/dev/null || true
+  done
+  # Containers a dockerd did not stop (it was killed): runc knows them by its root.
+  for dir in "$base"/*/; do
+    [ -d "$dir/exec/runtime-runc/moby" ] || continue
+    for id in $(runc --root "$dir/exec/runtime-runc/moby" list -q 2>/dev/null); do
+      runc --root "$dir/exec/runtime-runc/moby" delete --force "$id" >/dev/null 2>&1 || true
+    done
   done
   # Whatever is left (a containerd whose dockerd was killed, a shim, conmon).
   for pid in $(pids_under); do kill "$pid" 2>/dev/null || true; done
