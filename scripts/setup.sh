@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what handover's demo, tests and benchmark need on a fresh Debian
-# machine: Docker Engine and OCI tools from Debian (as root), then the npm
-# dependencies, which bring Node 24 (npm scripts find it first on PATH).
+# machine: the engines (Debian 12's dockerd 20.10 and podman; the modern
+# Docker Engine in a private prefix, see install-engines.sh) and OCI tools from
+# Debian (as root), then the npm dependencies, which bring Node 24 (npm
+# scripts find it first on PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=()
-command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)
+[ -x /usr/sbin/dockerd ] || packages+=(docker.io)
+command -v podman >/dev/null 2>&1 || packages+=(podman)
+command -v curl >/dev/null 2>&1 || packages+=(curl)
 command -v skopeo >/dev/null 2>&1 || packages+=(skopeo)
 command -v umoci >/dev/null 2>&1 || packages+=(umoci)
 command -v zstd >/dev/null 2>&1 || packages+=(zstd)
@@ -29,7 +33,19 @@ if [ ${#packages[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
 
-if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# The modern engine (Docker 28 and its containerd, buildx) in its own prefix;
+# quick when it is there already. Prints the versions it uses.
+if [ "$(id -u)" = 0 ] || [ -f /opt/image-handover/engines/current/VERSIONS ]; then
+  bash scripts/install-engines.sh
+else
+  echo "setup: the modern Docker Engine is not installed; run this script as root to install it (tests on it are skipped)" >&2
+fi
+
+if [ -L node_modules ]; then
+  # A work tree sharing another checkout's node_modules: npm ci would empty
+  # the shared directory through the link.
+  echo "setup: node_modules is a link to $(readlink node_modules); not touching it (run npm ci there)" >&2
+elif [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies (Node 24 comes with them)"
   npm ci --no-audit --no-fund
 fi
