@@ -132,7 +132,7 @@ export class OciArchiveWriter {
     async function* entry(): AsyncGenerator<Uint8Array> {
       yield fileHeader(name, size);
       let count = 0;
-      for await (const chunk of content) {
+      for await (const chunk of content as AsyncIterable<Uint8Array>) {
         count += chunk.length;
         if (count > size) throw new RangeError(`archive entry ${name} is longer than its ${size} bytes`);
         yield chunk;
@@ -147,10 +147,12 @@ export class OciArchiveWriter {
   }
 
   private async writeRaw(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
-    const self = this;
+    const count = (bytes: number): void => {
+      this.position += bytes;
+    };
     async function* counted(): AsyncGenerator<Uint8Array> {
       for await (const chunk of chunks) {
-        self.position += chunk.length;
+        count(chunk.length);
         yield chunk;
       }
     }
