@@ -54,10 +54,15 @@ export function syntheticBundle(layerSizes: readonly number[], tag = 'charon:loc
   return { layers, config, manifest, index, digest: sha256Digest(index) };
 }
 
-/** Writes a synthetic bundle as the export flow would: layers as they come, then the rest. */
-export async function writeSyntheticArchive(bundle: SyntheticBundle, writer: OciArchiveWriter): Promise<WrittenArchive> {
+/** Writes a synthetic bundle's blobs as the export flow would: layers as they come, config and manifest held. */
+export async function appendSyntheticBlobs(bundle: SyntheticBundle, writer: OciArchiveWriter): Promise<void> {
   for (const layer of bundle.layers) await writer.appendBlob(layer.digest, layer.bytes.length, Readable.from([layer.bytes]));
   writer.holdBlob(bundle.config);
   writer.holdBlob(bundle.manifest);
+}
+
+/** Writes a whole synthetic bundle as an archive. */
+export async function writeSyntheticArchive(bundle: SyntheticBundle, writer: OciArchiveWriter): Promise<WrittenArchive> {
+  await appendSyntheticBlobs(bundle, writer);
   return await writer.finish(bundle.index);
 }

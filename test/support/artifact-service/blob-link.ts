@@ -25,7 +25,7 @@ export interface RequestMatch {
   method?: 'GET' | 'HEAD' | 'PUT' | 'DELETE';
   /** The `comp` query parameter: 'block', 'blocklist'; null for none (plain Get Blob). */
   comp?: string | null;
-  /** Let this many matching requests pass first (default 0). */
+  /** Let this many matching requests pass first, counted from when the fault is armed (default 0). */
   skip?: number;
 }
 
@@ -164,16 +164,16 @@ export class BlobLink {
     return [...this.log];
   }
 
+  /** The first armed fault due for this request; every other matching one counts it towards its `skip`. */
   private takeFault(method: string, comp: string | null): BlobFault | undefined {
-    const index = this.faults.findIndex((armed) => matches(armed.match, method, comp));
-    if (index === -1) return undefined;
-    const armed = this.faults[index]!;
-    if (armed.skip > 0) {
-      armed.skip--;
-      return undefined;
+    let due: ArmedFault | undefined;
+    for (const armed of this.faults) {
+      if (!matches(armed.match, method, comp)) continue;
+      if (due === undefined && armed.skip === 0) due = armed;
+      else if (armed.skip > 0) armed.skip--;
     }
-    this.faults.splice(index, 1);
-    return armed.fault;
+    if (due !== undefined) this.faults.splice(this.faults.indexOf(due), 1);
+    return due?.fault;
   }
 
   private forward(request: IncomingMessage, response: ServerResponse): void {
