@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DefaultArtifactClient } from '@actions/artifact';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OciArchiveReader } from '../../src/archive/oci-archive/oci-archive-reader.ts';
+import type { OciArchiveReader } from '../../src/archive/oci-archive/oci-archive-reader.ts';
 import { digestHex, type Digest } from '../../src/digest/digest.ts';
 import { HashingStream } from '../../src/digest/hashing-stream.ts';
 import { ARCHIVE_MIME_TYPE, ArchiveUpload } from '../../src/store/github/archive-upload.ts';
@@ -116,7 +116,7 @@ describe('the artifact protocol against the local service: single-file archive, 
     let maxAhead = 0;
     const blob = new BlockBlobUpload(url, { contentType: ARCHIVE_MIME_TYPE, blockSize: 256 * 1024, concurrency: 2, retry: RETRY, onProgress: (bytes) => (stored = bytes) });
     const chunk = Buffer.alloc(64 * 1024, 1);
-    async function* source(): AsyncGenerator<Buffer> {
+    function* source(): Generator<Buffer> {
       for (let i = 0; i < 160; i++) {
         maxAhead = Math.max(maxAhead, blob.bytes - stored);
         yield chunk;
