@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
+import { pipeline } from 'node:stream/promises';
 import { OCI_LAYOUT_CONTENT } from '../../bundle/build.ts';
 import { parseIndex, parseManifest } from '../../bundle/parse.ts';
 import { sha256Digest, type Digest } from '../../digest/digest.ts';
@@ -36,15 +36,26 @@ export interface WrittenArchive {
  * manifests, configs) in the archive's last bytes.
  */
 export class OciArchiveWriter {
-  private readonly sink: Writable;
   private position = 0;
   private readonly entries: TocEntry[] = [];
   private readonly written = new Set<string>();
   private readonly held = new Map<Digest, Buffer>();
   private finishing = false;
+  /** Pieces waiting to be written, in order; `undefined` ends the archive. */
+  private readonly queue: Array<Piece | undefined> = [];
+  private wake: (() => void) | undefined;
+  private failure: Error | undefined;
+  /** The one pipeline from this archive's bytes into the sink, for the archive's whole life. */
+  private readonly flowing: Promise<void>;
 
   constructor(sink: Writable) {
-    this.sink = sink;
+    this.flowing = pipeline(this.bytes(), sink).catch((error: unknown) => {
+      this.failure ??= error instanceof Error ? error : new Error(String(error));
+      for (const piece of this.queue.splice(0)) piece?.reject(this.failure);
+      throw this.failure;
+    });
+    // Failures reach callers through their pieces; this only keeps an unawaited rejection quiet.
+    this.flowing.catch(() => undefined);
   }
 
   /** Bytes handed to the sink so far. */
@@ -61,7 +72,7 @@ export class OciArchiveWriter {
    * Appends a blob now (a layer): its header, exactly `size` bytes of
    * `content`, padding. Resolves once the sink has taken them, so a slow
    * sink holds the producer back. A blob already in the archive is skipped
-   * (its content is not read).
+   * (its content is not read). Content of the wrong size fails the archive.
    */
   async appendBlob(digest: Digest, size: number, content: Readable | AsyncIterable<Uint8Array>): Promise<boolean> {
     this.checkOpen();
@@ -70,6 +81,7 @@ export class OciArchiveWriter {
       if ('destroy' in content) content.destroy();
       return false;
     }
+    this.written.add(name);
     await this.writeEntry(name, size, content);
     return true;
   }
@@ -95,19 +107,22 @@ export class OciArchiveWriter {
     const metadataOffset = this.position;
     const manifests = new Set(images.map((image) => image.manifest));
     const configs = [...this.held.keys()].filter((digest) => !manifests.has(digest));
+    const writes: Array<Promise<void>> = [];
     for (const digest of [...configs, ...manifests]) {
-      if (this.written.has(blobEntryName(digest))) continue;
-      await this.writeEntry(blobEntryName(digest), this.held.get(digest)!.length, [this.held.get(digest)!]);
+      const name = blobEntryName(digest);
+      if (this.written.has(name)) continue;
+      this.written.add(name);
+      writes.push(this.writeEntry(name, this.held.get(digest)!.length, [this.held.get(digest)!]));
     }
-    await this.writeEntry(INDEX_ENTRY, index.length, [index]);
     const layout = Buffer.from(OCI_LAYOUT_CONTENT);
-    await this.writeEntry(OCI_LAYOUT_ENTRY, layout.length, [layout]);
     const docker = dockerManifest(images);
-    await this.writeEntry(DOCKER_MANIFEST_FILE, docker.length, [docker]);
+    writes.push(this.writeEntry(INDEX_ENTRY, index.length, [index]), this.writeEntry(OCI_LAYOUT_ENTRY, layout.length, [layout]));
+    writes.push(this.writeEntry(DOCKER_MANIFEST_FILE, docker.length, [docker]));
+    await Promise.all(writes);
     const toc = serializeToc({ metadataOffset, entries: this.entries });
-    await this.writeRaw([fileHeader(TOC_NAME, toc.length), toc, Buffer.alloc(2 * BLOCK)]);
-    this.sink.end();
-    await finished(this.sink);
+    await this.enqueue([fileHeader(TOC_NAME, toc.length), toc, Buffer.alloc(2 * BLOCK)]);
+    this.push(undefined);
+    await this.flowing;
     return { size: this.position, entries: [...this.entries], metadataOffset };
   }
 
@@ -127,8 +142,8 @@ export class OciArchiveWriter {
     });
   }
 
-  private async writeEntry(name: string, size: number, content: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
-    const offset = this.position + BLOCK;
+  /** Queues one entry (header, content checked against `size`, padding); resolves once the sink has taken it. */
+  private writeEntry(name: string, size: number, content: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
     async function* entry(): AsyncGenerator<Uint8Array> {
       yield fileHeader(name, size);
       let count = 0;
@@ -141,25 +156,49 @@ export class OciArchiveWriter {
       const pad = padding(size);
       if (pad > 0) yield Buffer.alloc(pad);
     }
-    await this.writeRaw(entry());
-    this.written.add(name);
-    this.entries.push({ name, offset, size });
+    return this.enqueue(entry(), (offset) => this.entries.push({ name, offset: offset + BLOCK, size }));
   }
 
-  private async writeRaw(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
-    const count = (bytes: number): void => {
-      this.position += bytes;
-    };
-    async function* counted(): AsyncGenerator<Uint8Array> {
-      for await (const chunk of chunks) {
-        count(chunk.length);
-        yield chunk;
+  private enqueue(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onStart?: (offset: number) => void): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.push({ chunks, onStart, resolve, reject }));
+  }
+
+  private push(piece: Piece | undefined): void {
+    this.queue.push(piece);
+    this.wake?.();
+  }
+
+  /** The archive's bytes, piece after piece as they are queued; pulled by the pipeline as the sink takes them. */
+  private async *bytes(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      while (this.queue.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+      const piece = this.queue.shift();
+      if (piece === undefined) return;
+      try {
+        piece.onStart?.(this.position);
+        for await (const chunk of piece.chunks) {
+          this.position += chunk.length;
+          yield chunk;
+        }
+      } catch (error) {
+        piece.reject(error);
+        throw error;
       }
+      piece.resolve();
     }
-    await pipeline(counted, this.sink, { end: false });
   }
 
   private checkOpen(): void {
     if (this.finishing) throw new Error('OciArchiveWriter: the archive is already finished');
+    if (this.failure !== undefined) throw this.failure;
   }
+}
+
+interface Piece {
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  onStart: ((offset: number) => void) | undefined;
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
