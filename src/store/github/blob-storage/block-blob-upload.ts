@@ -41,7 +41,9 @@ function withQuery(url: string, query: string): URL {
  * memory until stored so a dropped connection or a 5xx/429 answer retries
  * just that block, and the blob comes into being with Put Block List when
  * the stream ends. Writes wait while `concurrency` blocks are in flight, so
- * a slow link slows the producer instead of filling memory. Until the block
+ * a slow link slows the producer instead of filling memory; each chunk is
+ * copied before its write calls back (so the writer may reuse its buffer,
+ * and garbage stays flat whatever the size). Until the block
  * list is committed nothing is visible; a failed or destroyed upload leaves
  * only uncommitted blocks, which storage discards.
  */
@@ -67,7 +69,9 @@ export class BlockBlobUpload extends Writable {
   private uploaded: UploadedBlob | undefined;
 
   constructor(signedUrl: string, options: BlockBlobUploadOptions) {
-    super({ highWaterMark: 64 * 1024 });
+    // Nothing is queued in front of _write: write() asks the writer to wait for every chunk, and
+    // each chunk is copied into a block before its callback, so a source may reuse its buffer then.
+    super({ highWaterMark: 1 });
     this.url = signedUrl;
     this.options = options;
     this.blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
