@@ -22,10 +22,9 @@ let work: string;
 async function archiveOf(compression: 'gzip' | 'zstd'): Promise<{ path: string; exported: ExportResult }> {
   const store = new LocalStore(join(work, `store-${compression}`));
   const exported = await exportImages({
-    engine: new DockerEngine(parseDockerHost(engines.producer)),
+    source: { engine: new DockerEngine(parseDockerHost(engines.producer)), references: [images.app] },
     store,
     name: 'docker-image',
-    sources: [images.app],
     tag: 'charon:local',
     compression,
   });
