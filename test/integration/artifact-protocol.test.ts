@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OciArchiveReader } from '../../src/archive/oci-archive/oci-archive-reader.ts';
 import { digestHex, type Digest } from '../../src/digest/digest.ts';
 import { HashingStream } from '../../src/digest/hashing-stream.ts';
+import { ownedChunks } from '../../src/io/borrowed-chunks.ts';
 import { ARCHIVE_MIME_TYPE, ArchiveUpload } from '../../src/store/github/archive-upload.ts';
 import { openArtifact } from '../../src/store/github/archive-download.ts';
 import { BlockBlobUpload } from '../../src/store/github/blob-storage/block-blob-upload.ts';
@@ -89,7 +90,7 @@ describe('the artifact protocol against the local service: single-file archive, 
     expect((await reader.entryBytes('index.json', MiB)).equals(bundle.index)).toBe(true);
     const middle = bundle.layers[1]!;
     const verified = new HashingStream({ digest: middle.digest, size: middle.bytes.length });
-    await pipeline(reader.openEntry(layerName(middle.digest)), verified, async (chunks: AsyncIterable<Buffer>) => {
+    await pipeline(ownedChunks(reader.openEntry(layerName(middle.digest))), verified, async (chunks: AsyncIterable<Buffer>) => {
       for await (const _ of chunks);
     });
     // The bottom layer, which the consumer did not ask for, was never downloaded.
@@ -199,7 +200,7 @@ describe('the artifact protocol against the local service: single-file archive, 
     await upload(producer, 'altered', bundle);
     const bottom = bundle.layers[0]!;
     const verify = async (reader: OciArchiveReader): Promise<void> => {
-      await pipeline(reader.openEntry(layerName(bottom.digest)), new HashingStream({ digest: bottom.digest, size: bottom.bytes.length }), async (chunks: AsyncIterable<Buffer>) => {
+      await pipeline(ownedChunks(reader.openEntry(layerName(bottom.digest))), new HashingStream({ digest: bottom.digest, size: bottom.bytes.length }), async (chunks: AsyncIterable<Buffer>) => {
         for await (const _ of chunks);
       });
     };

@@ -1,5 +1,5 @@
-import { Readable } from 'node:stream';
 import { LimitExceededError, MalformedBundleError } from '../../errors.ts';
+import { lend, type BorrowedChunks } from '../../io/borrowed-chunks.ts';
 import { BLOCK, parseHeader } from '../tar/tar-header.ts';
 import { locateToc, looksLikeZip, type LocatedToc, type TocEntry } from './archive-toc.ts';
 import type { RangeSource } from './range-source.ts';
@@ -121,31 +121,26 @@ export class OciArchiveReader {
   }
 
   /**
-   * An entry's bytes as a stream: one range request from its tar header
-   * (checked to name this entry with this size) to its last byte.
+   * An entry's bytes, borrowed (each chunk valid until the next is asked
+   * for): one range request from its tar header (checked to name this entry
+   * with this size) to its last byte; from memory when it lies in the tail.
    */
-  openEntry(name: string): Readable {
+  async *openEntry(name: string): BorrowedChunks {
     const entry = this.require(name);
-    if (this.inTail(name)) return Readable.from([this.tail.subarray(entry.offset - this.tailStart, entry.offset + entry.size - this.tailStart)]);
-    const stream = this.source.stream(entry.offset - BLOCK, entry.offset + entry.size);
-    return Readable.from(this.afterHeader(entry, stream), { objectMode: false, highWaterMark: 256 * 1024 });
-  }
-
-  private async *afterHeader(entry: TocEntry, stream: Readable): AsyncGenerator<Buffer> {
+    if (this.inTail(name)) {
+      yield lend(this.tail.subarray(entry.offset - this.tailStart, entry.offset + entry.size - this.tailStart));
+      return;
+    }
     let head: Buffer = Buffer.alloc(0);
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        if (head.length < BLOCK) {
-          head = Buffer.concat([head, chunk]);
-          if (head.length < BLOCK) continue;
-          this.checkHeader(entry, head.subarray(0, BLOCK));
-          if (head.length > BLOCK) yield head.subarray(BLOCK);
-          continue;
-        }
+    for await (const chunk of this.source.chunks(entry.offset - BLOCK, entry.offset + entry.size)) {
+      if (head.length >= BLOCK) {
         yield chunk;
+        continue;
       }
-    } finally {
-      stream.destroy();
+      const need = BLOCK - head.length;
+      head = Buffer.concat([head, chunk.subarray(0, need)]);
+      if (head.length === BLOCK) this.checkHeader(entry, head);
+      if (chunk.length > need) yield lend(chunk.subarray(need));
     }
     if (head.length < BLOCK) throw malformed(`entry ${entry.name} ends inside its header`);
   }

@@ -1,14 +1,14 @@
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { lend, type BorrowedChunks } from '../../io/borrowed-chunks.ts';
+import { fileChunks } from '../../io/file-chunks.ts';
 
 /** Bytes that can be read by range: a blob behind a signed URL, or a file. */
 export interface RangeSource {
   readonly size: number;
   /** Bytes [start, end) whole: for small ranges. */
   bytes(start: number, end: number): Promise<Buffer>;
-  /** Bytes [start, end) as a stream. */
-  stream(start: number, end: number): Readable;
+  /** Bytes [start, end), borrowed: each chunk is valid until the next is asked for. */
+  chunks(start: number, end: number): BorrowedChunks;
 }
 
 /** A file read by range (a downloaded archive, or one written locally). */
@@ -37,8 +37,8 @@ export async function fileRangeSource(path: string): Promise<RangeSource> {
         await file.close();
       }
     },
-    stream(start, end) {
-      return createReadStream(path, { start, end: end - 1, highWaterMark: 1024 * 1024 });
+    async *chunks(start, end) {
+      for await (const chunk of fileChunks(path, { start, end })) yield lend(chunk);
     },
   };
 }

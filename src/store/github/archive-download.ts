@@ -6,7 +6,7 @@ import type { ArtifactRecord, ArtifactServiceClient } from './service/artifact-s
 /** A blob behind a signed URL as a RangeSource. */
 export async function blobRangeSource(blob: RangedBlob): Promise<RangeSource> {
   const { size } = await blob.properties();
-  return { size, bytes: async (start, end) => await blob.bytes(start, end), stream: (start, end) => blob.stream(start, end) };
+  return { size, bytes: async (start, end) => await blob.bytes(start, end), chunks: (start, end) => blob.chunks(start, end) };
 }
 
 export interface OpenedArtifact {

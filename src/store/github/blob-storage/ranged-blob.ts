@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bodyText, describeUrl, header, sendRequest, type HttpResponse } from '../http/request.ts';
+import { lend, ownedChunks, type BorrowedChunks } from '../../../io/borrowed-chunks.ts';
+import { pooledGet, type PooledGetResponse } from '../http/pooled-get.ts';
+import { describeUrl, header, sendRequest, type HttpResponse } from '../http/request.ts';
 import {
   DEFAULT_RETRY,
   TransientFailure,
@@ -33,7 +35,7 @@ export interface RangedBlobOptions {
 
 /**
  * A blob read by byte ranges through its SAS URL: the properties once (HEAD),
- * then any range as a stream. A connection that drops mid-range is resumed
+ * then any range as borrowed chunks read into reused buffers. A connection that drops mid-range is resumed
  * from the byte reached, with the retry policy's back-off; every request
  * after the first carries If-Match with the blob's ETag, so if the artifact
  * is replaced mid-read the read fails (412) instead of mixing two uploads.
@@ -69,16 +71,21 @@ export class RangedBlob {
   /** Bytes [start, end) whole, for small ranges (the archive's tail). */
   async bytes(start: number, end: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
-    for await (const chunk of this.chunks(start, end)) chunks.push(chunk);
+    for await (const chunk of this.chunks(start, end)) chunks.push(Buffer.from(chunk));
     return Buffer.concat(chunks);
   }
 
-  /** Bytes [start, end) as a stream that resumes by range after a dropped connection. */
+  /** Bytes [start, end) as a stream of copies (for consumers that hold chunks; `chunks` makes no garbage). */
   stream(start: number, end: number): Readable {
-    return Readable.from(this.chunks(start, end), { objectMode: false, highWaterMark: 256 * 1024 });
+    return Readable.from(ownedChunks(this.chunks(start, end)), { objectMode: false });
   }
 
-  private async *chunks(start: number, end: number): AsyncGenerator<Buffer> {
+  /**
+   * Bytes [start, end), borrowed: each chunk is valid until the next is
+   * asked for (the download runs through a few reused buffers). A dropped
+   * connection or a transient answer is retried from the byte reached.
+   */
+  async *chunks(start: number, end: number): BorrowedChunks {
     const { etag, size } = await this.properties();
     if (start < 0 || end > size || start > end) throw new RangeError(`range [${start}, ${end}) is outside the blob's ${size} bytes`);
     let at = start;
@@ -86,18 +93,18 @@ export class RangedBlob {
     const action = `reading bytes ${start}-${end - 1} of the artifact`;
     while (at < end) {
       try {
-        const response = await this.request('GET', action, { range: `bytes=${at}-${end - 1}`, 'if-match': etag });
-        if (response.status !== 206 && !(response.status === 200 && at === 0 && end === size)) {
-          response.body.destroy();
-          throw new TransientFailure(`GET answered ${response.status} to a range request`, { status: response.status });
-        }
-        for await (const chunk of response.body as AsyncIterable<Buffer>) {
-          const take = Math.min(chunk.length, end - at);
-          if (take <= 0) break;
-          at += take;
-          failures = 0;
-          this.options.onBytes?.(take);
-          yield take === chunk.length ? chunk : chunk.subarray(0, take);
+        const response = await this.rangeGet(action, at, end, etag, size);
+        try {
+          for await (const chunk of response.body) {
+            const take = Math.min(chunk.length, end - at);
+            if (take <= 0) break;
+            at += take;
+            failures = 0;
+            this.options.onBytes?.(take);
+            yield take === chunk.length ? chunk : lend(chunk.subarray(0, take));
+          }
+        } finally {
+          response.close();
         }
         if (at < end) throw new TransientFailure(`the connection ended at byte ${at} of the range ending at ${end}`);
       } catch (error) {
@@ -113,13 +120,39 @@ export class RangedBlob {
     }
   }
 
-  /** One request; transient answers throw TransientFailure, refusals a typed error. */
-  private async request(method: 'GET' | 'HEAD', action: string, headers: Record<string, string>): Promise<HttpResponse> {
+  /** One ranged GET, read into pooled buffers; transient answers throw TransientFailure, refusals a typed error. */
+  private async rangeGet(action: string, at: number, end: number, etag: string, size: number): Promise<PooledGetResponse> {
+    for (;;) {
+      const url = new URL(this.url);
+      const response = await pooledGet(url, { 'x-ms-version': STORAGE_VERSION, range: `bytes=${at}-${end - 1}`, 'if-match': etag });
+      const contentRange = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '');
+      if ((response.status === 206 && Number(contentRange?.[1]) === at) || (response.status === 200 && at === 0 && end === size)) return response;
+      let text = '';
+      for await (const chunk of response.body) if (text.length < 4096) text += chunk.toString('utf8');
+      const code = storageErrorCode(response.headers.get('x-ms-error-code'), text);
+      if (response.status >= 200 && response.status < 300) throw new TransientFailure(`GET answered ${response.status} (${response.headers.get('content-range') ?? 'no Content-Range'}) to a range request from byte ${at}`);
+      if (isTransientStatus(response.status)) {
+        throw new TransientFailure(`${response.status}${code === '' ? '' : ` ${code}`} from ${describeUrl(url)}`, {
+          status: response.status,
+          retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+        });
+      }
+      if (response.status === 403 && this.options.refreshUrl !== undefined && !this.refreshed) {
+        this.refreshed = true;
+        this.url = await this.options.refreshUrl();
+        continue;
+      }
+      throw blobRefused(action, response.status, code);
+    }
+  }
+
+  /** One HEAD; transient answers throw TransientFailure, refusals a typed error. */
+  private async request(method: 'HEAD', action: string, headers: Record<string, string>): Promise<HttpResponse> {
     for (;;) {
       const url = new URL(this.url);
       const response = await sendRequest({ method, url, headers: { 'x-ms-version': STORAGE_VERSION, ...headers } });
       if (response.status >= 200 && response.status < 300) return response;
-      const code = storageErrorCode(header(response, 'x-ms-error-code'), method === 'HEAD' ? '' : await bodyText(response));
+      const code = storageErrorCode(header(response, 'x-ms-error-code'), '');
       response.body.resume();
       if (isTransientStatus(response.status)) {
         throw new TransientFailure(`${response.status}${code === '' ? '' : ` ${code}`} from ${describeUrl(url)}`, {

@@ -29,9 +29,9 @@ async function recordingSource(path: string): Promise<{ source: RangeSource; rea
         reads.push([start, end]);
         return await file.bytes(start, end);
       },
-      stream: (start, end) => {
+      chunks: (start, end) => {
         reads.push([start, end]);
-        return file.stream(start, end);
+        return file.chunks(start, end);
       },
     },
   };
