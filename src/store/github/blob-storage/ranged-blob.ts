@@ -1,6 +1,5 @@
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lend, ownedChunks, type BorrowedChunks } from '../../../io/borrowed-chunks.ts';
+import { lend, type BorrowedChunks } from '../../../io/borrowed-chunks.ts';
 import { pooledGet, type PooledGetResponse } from '../http/pooled-get.ts';
 import { describeUrl, header, sendRequest, type HttpResponse } from '../http/request.ts';
 import {
@@ -73,11 +72,6 @@ export class RangedBlob {
     const chunks: Buffer[] = [];
     for await (const chunk of this.chunks(start, end)) chunks.push(Buffer.from(chunk));
     return Buffer.concat(chunks);
-  }
-
-  /** Bytes [start, end) as a stream of copies (for consumers that hold chunks; `chunks` makes no garbage). */
-  stream(start: number, end: number): Readable {
-    return Readable.from(ownedChunks(this.chunks(start, end)), { objectMode: false });
   }
 
   /**
