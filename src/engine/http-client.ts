@@ -234,7 +234,7 @@ export async function request(target: EngineEndpoint, options: RequestOptions): 
     if (options.body !== undefined) {
       sending.active = true;
       try {
-        await sendBody(socket, options.body, () => parser.status !== 0, sending);
+        await sendBody(socket, options.body, { answered: () => parser.status !== 0, finished: () => parser.done }, sending);
       } finally {
         sending.active = false;
       }
@@ -253,7 +253,7 @@ export async function request(target: EngineEndpoint, options: RequestOptions): 
 const bodyFailures = new WeakSet<object>();
 
 /** How long an engine gets to answer a body that ended early before the connection is dropped. */
-const GRACEFUL_END_MS = 1000;
+const GRACEFUL_END_MS = 3000;
 
 /**
  * Ends a chunked body early, cleanly: the engine sees its upload end short
@@ -262,14 +262,23 @@ const GRACEFUL_END_MS = 1000;
  * a day when its request is cancelled, and resumes that ingest on the next
  * load of an entry of the same name.
  */
-async function endEarly(socket: Socket, answered: () => boolean): Promise<void> {
+async function endEarly(socket: Socket, finished: () => boolean): Promise<void> {
   if (socket.destroyed || !socket.writable) return;
   await written(socket, ['0\r\n\r\n']).catch(() => undefined);
+  // The engine cleans up before it ends its answer: waiting for the end lets it finish.
   const deadline = Date.now() + GRACEFUL_END_MS;
-  while (!answered() && !socket.destroyed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (!finished() && !socket.destroyed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-async function sendBody(socket: Socket, body: AsyncIterable<Uint8Array>, answered: () => boolean, sending: { stop: boolean }): Promise<void> {
+interface ResponseState {
+  /** The response head has arrived. */
+  answered: () => boolean;
+  /** The whole response has arrived. */
+  finished: () => boolean;
+}
+
+async function sendBody(socket: Socket, body: AsyncIterable<Uint8Array>, response: ResponseState, sending: { stop: boolean }): Promise<void> {
+  const answered = response.answered;
   const iterator = body[Symbol.asyncIterator]();
   for (;;) {
     let next: IteratorResult<Uint8Array>;
@@ -277,12 +286,12 @@ async function sendBody(socket: Socket, body: AsyncIterable<Uint8Array>, answere
       next = await iterator.next();
     } catch (error) {
       if (typeof error === 'object' && error !== null) bodyFailures.add(error);
-      await endEarly(socket, answered);
+      await endEarly(socket, response.finished);
       throw error;
     }
     if (sending.stop) {
       await iterator.return?.().catch(() => undefined);
-      await endEarly(socket, answered);
+      await endEarly(socket, response.finished);
       throw new Error('aborted while sending');
     }
     if (next.done === true) break;
