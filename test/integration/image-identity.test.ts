@@ -176,6 +176,31 @@ describe.skipIf(!modern)('multi-platform images', () => {
   });
 });
 
+describe.skipIf(!modern)('zstd layers as built, for an engine that does not read zstd', () => {
+  if (!modern) return;
+  const store = (): string => join(work, 'zstd-built');
+
+  beforeAll(async () => {
+    const context = await writeContext(join(work, 'zstd-context'), 'FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "true"]\n');
+    const archive = join(work, 'zstd.tar');
+    await kindDocker(containerd, containerd.producer, 'buildx', 'build', '--network', 'none', '--output', `type=oci,dest=${archive},compression=zstd,force-compression=true`, context);
+    const exported = await cli(['export', '--archive', archive, '--tag', 'charon:zstd-built', '--store', store(), '--json']);
+    expect(exported.status, exported.stdout + exported.stderr).toBe(0);
+    expect(json<{ images: Array<{ keptAsBuilt: boolean }> }>(exported).images[0]!.keptAsBuilt).toBe(true);
+  });
+
+  it('Docker 28 takes them; dockerd 20.10 is refused before any load with MEDIA_TYPE_UNSUPPORTED and the way out; --compression gzip makes a bundle it loads', async () => {
+    expect((await load(store(), classic.consumers[0]!)).ok).toBe(true);
+    const refused = await load(store(), legacy.c3);
+    expect(refused.error).toMatchObject({ code: 'MEDIA_TYPE_UNSUPPORTED' });
+    expect(refused.error!.hint).toContain('--compression gzip');
+    expect((await kindDocker(classic, legacy.c3, 'images', '-q', 'charon:zstd-built')).stdout.trim()).toBe('');
+    const gzip = await cli(['export', '--archive', join(work, 'zstd.tar'), '--tag', 'charon:zstd-built', '--name', 'gzip', '--compression', 'gzip', '--store', store(), '--json']);
+    expect(gzip.status).toBe(0);
+    expect((await load(store(), legacy.c3, '--name', 'gzip')).ok).toBe(true);
+  });
+});
+
 describe.skipIf(!containerd.available)("a refused or interrupted load on containerd's store", () => {
   if (!containerd.available) return;
   const consumer = (): string => containerd.consumers.at(-1)!;

@@ -1,3 +1,4 @@
+import { apiAtLeast } from '../../engine/api-version.ts';
 import type { EngineVersion } from '../../engine/engine.ts';
 
 /**
@@ -17,11 +18,6 @@ export type LoadStrategy =
 
 /** The first Docker Engine API (Docker 25) that loads OCI layouts and zstd layers. */
 const OCI_LOAD_API = [1, 44] as const;
-
-export function apiAtLeast(version: string, wanted: readonly [number, number]): boolean {
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  return major > wanted[0] || (major === wanted[0] && minor >= wanted[1]);
-}
 
 export function chooseLoadStrategy(version: EngineVersion, containerdStore: boolean): LoadStrategy {
   if (containerdStore) return { kind: 'oci-layout', dockerManifest: false };

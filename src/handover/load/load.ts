@@ -1,6 +1,7 @@
 import type { Platform } from '../../bundle/model.ts';
 import type { ZstdCodec } from '../../compression/codecs.ts';
 import { Defaults } from '../../defaults.ts';
+import { requireApi } from '../../engine/api-version.ts';
 import { parseDigest, type Digest } from '../../digest/digest.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { VerificationError } from '../../errors.ts';
@@ -97,6 +98,7 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
   const { engine } = options;
   clock.start('engine check');
   const version = await engine.version();
+  requireApi(version, engine.endpoint);
   const platform = options.platform ?? { os: version.os, architecture: version.arch };
   clock.start('store read');
   const source = await options.store.openBundle(name);
