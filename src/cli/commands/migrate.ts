@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ExitStatus, UsageError, describeCause } from '../../errors.ts';
-import { unifiedDiff } from '../../workflow/migrate/diff.ts';
+import { diffLabels, unifiedDiff } from '../../workflow/migrate/diff.ts';
 import { migrateWorkflow } from '../../workflow/migrate/migrate.ts';
 import type { MigrateStyle } from '../../workflow/migrate/plan.ts';
 import type { Command, ParsedArgs } from '../command.ts';
@@ -48,13 +48,16 @@ export const migrateCommand: Command = {
     });
     const result = migrateWorkflow(file, text, { style, ...(typeof tag === 'string' ? { tag } : {}) });
     if (!result.changed) {
-      io.stderr.write(`${file}: nothing to migrate (no job pulls an image another job of this workflow builds).\n`);
+      io.stderr.write(`${file}: nothing to migrate (no job takes from a registry an image another job of this workflow builds, or none could be converted).\n`);
+      if (result.notes.length > 0) io.stderr.write(`${result.notes.map((note) => `  ${note}`).join('\n')}\n`);
       return ExitStatus.ok;
     }
+    const labels = diffLabels(io.cwd, path);
     if (args.values['write'] === true) await writeFile(path, result.text);
-    else io.stdout.write(unifiedDiff(text, result.text, `a/${file}`, `b/${file}`));
+    else io.stdout.write(unifiedDiff(text, result.text, labels.from, labels.to));
     io.stderr.write(`${result.notes.map((note) => `  ${note}`).join('\n')}\n`);
     if (args.values['write'] === true) io.stderr.write(`Wrote ${file}. Check it with: handover check ${file}\n`);
+    else if (labels.base !== io.cwd) io.stderr.write(`The diff names the file from /: apply it there (cd / && git apply, or patch -p1 -d /).\n`);
     return ExitStatus.ok;
   },
 };

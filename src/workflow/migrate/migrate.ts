@@ -1,19 +1,49 @@
-import { collectFacts } from '../handover.ts';
-import { readWorkflow } from '../model.ts';
+import { WorkflowParseError } from '../../errors.ts';
+import { buildModel } from '../model/index.ts';
 import { parseSource } from '../source.ts';
 import { applyEdits } from './apply.ts';
-import { planMigration, type MigrateOptions } from './plan.ts';
+import { checkInvariants } from './invariants.ts';
+import { planMigration, type Leave, type MigrateOptions } from './plan.ts';
 
 export interface MigrateResult {
   text: string;
   changed: boolean;
+  /** What was done, what was left and why, and what the user must still do. */
   notes: string[];
 }
 
-/** Rewrites one workflow's text onto the handover. Pure; running it on its own output changes nothing. */
+/**
+ * Rewrites one workflow's text onto the handover. Pure. The result is checked
+ * against migrate's invariants before it is returned; where a conversion
+ * breaks one, that consumer (or producer) is left as it was and a note says
+ * why, and the rest is planned again.
+ */
 export function migrateWorkflow(path: string, text: string, options: MigrateOptions): MigrateResult {
-  const workflow = readWorkflow(parseSource(path, text));
-  const plan = planMigration(workflow, collectFacts(workflow), options);
-  const migrated = applyEdits(text, plan.edits);
-  return { text: migrated, changed: migrated !== text, notes: plan.notes };
+  const before = buildModel(parseSource(path, text));
+  const leave: Leave = { producers: new Set(), consumers: new Set() };
+  const left: string[] = [];
+  for (let attempt = 0; attempt <= before.workflow.jobs.length; attempt++) {
+    const plan = planMigration(before, options, leave);
+    if (plan.edits.length === 0) return { text, changed: false, notes: [...plan.notes, ...left] };
+    const migrated = applyEdits(text, plan.edits);
+    let violations;
+    try {
+      violations = checkInvariants(before, buildModel(parseSource(path, migrated)), plan, options, leave);
+    } catch (error) {
+      if (!(error instanceof WorkflowParseError)) throw error;
+      violations = [...plan.converted.keys()].map((producer) => ({ consumer: undefined, producer, message: `the result would not be a valid workflow (${error.message}).` }));
+    }
+    if (violations.length === 0) return { text: migrated, changed: true, notes: [...plan.notes, ...left] };
+    for (const violation of violations) {
+      if (violation.consumer !== undefined) {
+        if (leave.consumers.has(violation.consumer)) continue;
+        leave.consumers.add(violation.consumer);
+        left.push(`${violation.consumer}: left as it is — ${violation.message}`);
+      } else if (!leave.producers.has(violation.producer)) {
+        leave.producers.add(violation.producer);
+        left.push(`${violation.producer}: left as it is, with its consumers — ${violation.message}`);
+      }
+    }
+  }
+  return { text, changed: false, notes: left };
 }

@@ -47,7 +47,7 @@ describe('handover check', () => {
     const run = await handover('check', '.github/workflows/ci.yml');
     expect(run.status).toBe(1);
     expect(run.stdout.split('\n')[0]).toMatch(/^\.github\/workflows\/ci\.yml:40:24: .* \[push-policy-gate\]$/);
-    expect(run.stderr).toBe('21 findings in 1 workflow file.\n');
+    expect(run.stderr).toBe('17 findings in 1 workflow file.\n');
   });
 
   it('writes json and sarif', async () => {
@@ -84,7 +84,7 @@ describe('handover migrate', () => {
     await writeFile(join(cwd, 'ci.yml'), fixture('pipeline/before.yml'));
     const run = await handover('migrate', 'ci.yml');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^--- a\/ci\.yml\n\+\+\+ b\/ci\.yml\n@@ -37,7 \+37,8 @@\n/);
+    expect(run.stdout).toMatch(/^--- a\/ci\.yml\n\+\+\+ b\/ci\.yml\n@@ -38,6 \+38,8 @@\n/);
     expect(run.stdout).toContain('-      - name: Log in to Docker Hub\n');
     expect(await readFile(join(cwd, 'ci.yml'), 'utf8')).toBe(fixture('pipeline/before.yml'));
   });
