@@ -10,7 +10,7 @@ import { checkModel } from '../check.ts';
 import type { Finding } from '../findings.ts';
 import { artifactName } from '../model/facts.ts';
 import type { WorkflowModel } from '../model/index.ts';
-import { outputsRead } from '../model/symbols.ts';
+import { outputsRead, render } from '../model/symbols.ts';
 import type { Job } from '../model/workflow.ts';
 import { planMigration, type Leave, type MigrateOptions, type MigratePlan } from './plan.ts';
 
@@ -76,13 +76,18 @@ export function checkInvariants(before: WorkflowModel, after: WorkflowModel, pla
         .filter((o) => o.job === producer)
         .map((o) => o.output),
     );
-    const stillPulls = after.channels.receipts.some((r) => r.consumer === job && r.channel.kind === 'registry' && !r.publishOnly && r.channel.producer.id === producer);
     const registryPath = (text: string | undefined): boolean => text !== undefined && plan.added.some((a) => a.job === consumer && a.condition !== undefined) && !plan.added.some((a) => a.job === consumer && a.condition !== undefined && text.includes(a.condition.trim()));
+    const stillPulls = after.channels.receipts.some((r) => r.consumer === job && r.channel.kind === 'registry' && r.channel.producer.id === producer);
+    // Any other use of what it pulled before (an inspect of the registry reference, say) outside the registry path.
+    const pulledBefore = before.channels.receipts.filter((r) => r.consumer === beforeJob && r.fetch.kind === 'pull').map((r) => (r.fetch.kind === 'pull' ? render(before.flow, r.fetch.pull.ref.expr, r.fetch.pull.ref.scope) : ''));
+    const stillUses = after.facts.uses.some(
+      (u) => u.job === job && !registryPath(u.step?.if?.value) && pulledBefore.includes(render(after.flow, u.ref.expr, u.ref.scope)),
+    );
     const mentions = (text: string): boolean => [...pulled].some((o) => new RegExp(`needs\\.${escape(producer)}\\.outputs\\.${escape(o)}(?![A-Za-z0-9_-])`).test(text));
     const leftover =
       job.steps.some((step) => !registryPath(step.if?.value) && [step.run, ...step.with.values(), ...step.env.values()].some((f) => f !== undefined && mentions(f.value))) ||
       [...job.env.values()].some((f) => mentions(f.value));
-    if (stillPulls || leftover) violations.push({ consumer, producer, message: `'${consumer}' would still use the registry reference after conversion.` });
+    if (stillPulls || stillUses || leftover) violations.push({ consumer, producer, message: `'${consumer}' would still use the registry reference after conversion.` });
   }
   for (const added of plan.added) {
     if (added.condition === undefined) continue;

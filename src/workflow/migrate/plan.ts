@@ -489,12 +489,26 @@ function replaceReferences(context: Context, consumer: Job, producer: Job, pulls
       replacedEnv.add(name);
     }
   }
-  for (const pull of pulls) {
-    if (pull.step === undefined || skip.has(pull.step) || pull.kind !== 'run' || pull.ref.raw === undefined) continue;
-    const readsDirectly = /\$\{\{/.test(pull.ref.raw) || !/^"?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"?$/.test(pull.ref.raw) || !replacedEnv.has(/([A-Za-z_][A-Za-z0-9_]*)/.exec(pull.ref.raw)?.[1] ?? '');
-    if (!readsDirectly || context.text.slice(pull.ref.offset, pull.ref.offset + pull.ref.raw.length) !== pull.ref.raw) continue;
-    context.edits.push({ start: pull.ref.offset, end: pull.ref.offset + pull.ref.raw.length, text: inShell(handover.tag) });
-    replaced.push([pull.ref.offset, pull.ref.offset + pull.ref.raw.length]);
+  // Every other use of the registry image in the job: docker run, inspect, tag words; action inputs.
+  const registryImages = pulls.map((p) => p.ref);
+  const isRegistryImage = (ref: Located): boolean =>
+    outputsRead(flow, ref.expr, ref.scope).some((o) => o.job === producer.id && pulled.has(o.output)) || registryImages.some((image) => sameImage(flow, image, ref));
+  for (const use of context.model.facts.uses) {
+    if (use.job !== consumer || use.step === undefined || skip.has(use.step) || !isRegistryImage(use.ref)) continue;
+    const raw = use.ref.raw;
+    if (raw === undefined) {
+      const field = [...use.step.with.values()].find((f) => f.offsetOf(0) === use.ref.offset);
+      if (field !== undefined && !replaced.some(([from]) => from === use.ref.offset)) {
+        replaceScalar(context, field, inYaml(handover.tag));
+        replaced.push([use.ref.offset, use.ref.offset + 1]);
+      }
+      continue;
+    }
+    const variable = /^"?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"?$/.exec(raw)?.[1];
+    if (variable !== undefined && replacedEnv.has(variable)) continue;
+    if (context.text.slice(use.ref.offset, use.ref.offset + raw.length) !== raw || replaced.some(([from]) => from === use.ref.offset)) continue;
+    context.edits.push({ start: use.ref.offset, end: use.ref.offset + raw.length, text: inShell(handover.tag) });
+    replaced.push([use.ref.offset, use.ref.offset + raw.length]);
   }
   for (const step of consumer.steps.filter((s) => !skip.has(s))) {
     const fields = [step.run, ...step.with.values()].filter((f): f is Field => f !== undefined);

@@ -231,6 +231,12 @@ class Builder {
     return downloadedFiles(channel, download).some((file) => normalizePath(file) === normalizePath(input));
   }
 
+  private loggedInto(producer: Job, rendered: string): boolean {
+    const first = rendered.split('/')[0] ?? '';
+    const host = rendered.includes('/') && /[.:]|^localhost$/.test(first) ? first : 'docker.io';
+    return this.facts.logins.some((l) => l.job === producer && (l.registry === host || host.endsWith(l.registry)));
+  }
+
   private sameCache(saved: CacheStep, restored: CacheStep): boolean {
     const paths = saved.paths.some((p) => restored.paths.some((q) => normalizePath(p.value) === normalizePath(q.value)));
     if (!paths) return false;
@@ -250,7 +256,9 @@ class Builder {
         if (push === undefined) continue;
         const viaOutputs = readsJobs.has(channel.producer);
         const sameRepo = channel.images.some((image) => sameRepository(flow, image, pull.ref));
-        if (!viaOutputs && !sameRepo) continue;
+        // bake pushes what its file names: a job after it pulling from the registry it logged into takes one of those.
+        const sameRegistry = channel.images.length === 0 && transitiveNeeds(flow.workflow, job).has(channel.producer.id) && this.loggedInto(channel.producer, render(flow, pull.ref.expr, pull.ref.scope));
+        if (!viaOutputs && !sameRepo && !sameRegistry) continue;
         const guard = siteCondition(flow, pull, pull.path);
         const pushed = pushCondition(flow, push);
         if (!canHold(flow, [...guard, ...pushed])) continue;

@@ -298,7 +298,7 @@ export class Evaluation {
       const script = this.flow.script(job, step);
       const scope = stepScope(job, step);
       let result: Value;
-      if (script !== undefined) result = this.lastWrite(script.writes.filter((w) => w.file === 'output' && w.name === name), scope);
+      if (script !== undefined) result = this.lastWrite(script.writes.filter((w) => w.file === 'output' && w.name === name), scope) ?? '';
       else {
         const known = step.uses === undefined ? undefined : knownActionOutput(step.uses.value, name);
         result = known ?? this.variable(`step:${job.id}/${step.index}.${name}`, 'nonEmpty');
@@ -309,8 +309,8 @@ export class Evaluation {
     });
   }
 
-  /** The value of the last write whose condition holds; empty when none does. */
-  private lastWrite(writes: readonly FileWrite[], scope: Scope): Value {
+  /** The value of the last write whose condition holds; undefined when none does. */
+  private lastWrite(writes: readonly FileWrite[], scope: Scope): Value | undefined {
     let result: Value | undefined;
     for (let i = writes.length - 1; i >= 0; i--) {
       const write = writes[i];
@@ -323,7 +323,7 @@ export class Evaluation {
       if (holds === true) result = value;
       else if (holds === undefined) result = { unknown: true };
     }
-    return result ?? '';
+    return result;
   }
 
   jobOutput(job: Job, name: string): Value {
@@ -397,8 +397,8 @@ export class Evaluation {
           if (earlier === undefined || writes.length === 0) continue;
           const ran = this.ran(scope.job, earlier);
           const written = this.lastWrite(writes, stepScope(scope.job, earlier));
-          if (ran === true && written !== '') return written;
-          if (isUnknown(ran) || isUnknown(written)) return { unknown: true };
+          if (ran === true && written !== undefined) return written;
+          if (isUnknown(ran) || (written !== undefined && isUnknown(written))) return { unknown: true };
         }
       }
       if (scope.level !== 'workflow') {

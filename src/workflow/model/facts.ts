@@ -127,6 +127,8 @@ export interface RegistryPull extends Site {
 
 export interface RegistryLogin extends StepSite {
   how: string;
+  /** The registry host it logs into (`docker.io` when none is named). */
+  registry: string;
 }
 
 /** An image reference handed to a docker command, an action input, a job container or service, or a called workflow. */
@@ -286,7 +288,8 @@ class Collector {
       const role = cacheRole(uses) ?? { saves: false, restores: false };
       this.facts.caches.push({ ...at, paths: listOf(input('path'), scope), key: input('key'), restoreKeys: listItems(input('restore-keys')?.value ?? '').map((i) => i.text), ...role });
     } else if (isLoginAction(uses)) {
-      this.facts.logins.push({ ...at, offset: step.uses?.offsetOf(0) ?? step.offset, how: actionName(uses) });
+      const registry = input('registry')?.value.trim() ?? (actionName(uses) === 'aws-actions/amazon-ecr-login' ? 'amazonaws.com' : 'docker.io');
+      this.facts.logins.push({ ...at, offset: step.uses?.offsetOf(0) ?? step.offset, how: actionName(uses), registry });
     }
     for (const [name, value] of step.with) {
       if (!IMAGE_INPUT.test(name) || !value.value.includes('${{')) continue;
@@ -315,7 +318,7 @@ class Collector {
       const positional = positionalArgs(engine.args);
       switch (engine.verb) {
         case 'login':
-          this.facts.logins.push({ ...at(command.index), how: `${engine.engine} login` });
+          this.facts.logins.push({ ...at(command.index), how: `${engine.engine} login`, registry: positional[0]?.text ?? 'docker.io' });
           break;
         case 'pull': {
           const ref = positional[0];
@@ -346,7 +349,10 @@ class Collector {
           break;
         }
         case 'inspect':
-          for (const tag of positionalArgs(engine.args, new Set(['-f', '--format', '--type']))) this.facts.verifies.push({ ...at(tag.index), tag: loc(tag) });
+          for (const tag of positionalArgs(engine.args, new Set(['-f', '--format', '--type']))) {
+            this.facts.verifies.push({ ...at(tag.index), tag: loc(tag) });
+            use(engine, tag);
+          }
           break;
         case 'save': {
           const output = flagValue(engine.args, ['--output', '-o']);

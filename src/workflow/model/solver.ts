@@ -20,6 +20,8 @@ export interface Answer {
   satisfiable: boolean | undefined;
   /** The values that make it so, when satisfiable. */
   witness?: ReadonlyMap<string, Literal>;
+  /** The values each variable is compared with (to say what "another value" is not). */
+  hints?: ReadonlyMap<string, ReadonlySet<Literal>>;
 }
 
 /** Assignments tried before giving up: far more than real guards need. */
@@ -56,7 +58,8 @@ export function solve(flow: Flow, clauses: readonly Clause[]): Answer {
     }
     return undefined;
   };
-  return search(new Map()) ?? { satisfiable: false };
+  const answer = search(new Map()) ?? { satisfiable: false };
+  return { ...answer, hints: discovery.hints };
 }
 
 /** True only when the clauses can all hold (an undecided answer counts as no). */

@@ -2,7 +2,7 @@ import { isUnknown } from '../expr/evaluate.ts';
 import { literal, or, type Expr, type Literal } from '../expr/syntax.ts';
 import { siteCondition } from '../model/channels.ts';
 import { Evaluation } from '../model/dataflow.ts';
-import { solve } from '../model/solver.ts';
+import { solve, type Answer } from '../model/solver.ts';
 import { render } from '../model/symbols.ts';
 import type { Rule, RuleReport } from './rule.ts';
 
@@ -11,15 +11,21 @@ function constant(expr: Expr): boolean {
   return expr.kind === 'literal';
 }
 
+const show = (value: Literal): string => (typeof value === 'string' ? `'${value}'` : String(value));
+
 /** "when github.event_name is 'pull_request' and …": the run the solver found, in words. */
-export function describeWitness(witness: ReadonlyMap<string, Literal> | undefined): string {
-  if (witness === undefined) return '';
+export function describeWitness(answer: Answer): string {
   const parts: string[] = [];
-  for (const [key, value] of witness) {
-    if (typeof value === 'string' && value.startsWith('\u0000')) continue;
+  for (const [key, value] of answer.witness ?? []) {
     if (key.endsWith('.result') && value === 'success') continue;
-    if (key.startsWith('opaque:')) continue;
-    parts.push(`${key.replace(/^shell:/, '$').replace(/^matrix:[^.]+\./, 'matrix.')} is ${typeof value === 'string' ? `'${value}'` : String(value)}`);
+    if (key.startsWith('opaque:') || key.startsWith('step:')) continue;
+    const name = key.replace(/^shell:/, '$').replace(/^matrix:[^.]+\./, 'matrix.');
+    if (typeof value === 'string' && value.startsWith('\u0000')) {
+      const others = [...(answer.hints?.get(key) ?? [])].filter((v) => v !== '' && v !== null);
+      if (others.length > 0) parts.push(`${name} is not ${others.map(show).join(' or ')}`);
+      continue;
+    }
+    parts.push(`${name} is ${show(value)}`);
   }
   return parts.length === 0 ? '' : ` (for example when ${parts.join(' and ')})`;
 }
@@ -48,7 +54,7 @@ export const emptyImageRef: Rule = {
       seen.add(symbol);
       reports.push({
         offset: use.ref.offset,
-        message: `'${use.ref.value.trim()}' can be empty when this step runs${describeWitness(answer.witness)}, and is the image reference of ${use.what}: Docker fails with 'invalid reference format'. Hand the image over as an artifact, or run this only under the condition that sets it.`,
+        message: `'${use.ref.value.trim()}' can be empty (or lack its tag) when this step runs${describeWitness(answer)}, and is the image reference of ${use.what}: Docker fails with 'invalid reference format'. Hand the image over as an artifact, or run this only under the condition that sets it.`,
       });
     }
     return reports;
