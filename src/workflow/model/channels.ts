@@ -55,6 +55,8 @@ export interface Channels {
   receipts: Receipt[];
   /** `docker load`s of an archive no download or cache restore before them in the job provides. */
   unfetchedLoads: ImageLoad[];
+  /** Cache restores whose archive is loaded but which no job's cache save matches (key or path). */
+  unmatchedRestores: CacheStep[];
 }
 
 const ARCHIVE = /\.(tar|tar\.gz|tgz|tar\.zst|tar\.zstd|oci)$/;
@@ -142,6 +144,7 @@ class Builder {
   readonly channels: Channel[] = [];
   readonly receipts: Receipt[] = [];
   readonly unfetchedLoads: ImageLoad[] = [];
+  readonly unmatchedRestores: CacheStep[] = [];
   private readonly flow: Flow;
   private readonly facts: Facts;
 
@@ -153,7 +156,7 @@ class Builder {
   build(): Channels {
     this.producers();
     for (const job of this.flow.workflow.jobs) this.consumer(job);
-    return { channels: this.channels, receipts: this.receipts, unfetchedLoads: this.unfetchedLoads };
+    return { channels: this.channels, receipts: this.receipts, unfetchedLoads: this.unfetchedLoads, unmatchedRestores: this.unmatchedRestores };
   }
 
   private producers(): void {
@@ -211,6 +214,8 @@ class Builder {
     }
     for (const restore of restores) {
       const channels = this.channels.filter((c) => c.kind === 'cache' && c.cache !== undefined && c.producer !== job && this.sameCache(c.cache, restore));
+      const loaded = dockerLoads.some((l) => l.step.index > restore.step.index && l.input !== undefined && restore.paths.some((p) => isUnder(l.input?.value ?? '', p.value)));
+      if (channels.length === 0 && loaded && this.channels.some((c) => c.kind === 'cache' && c.producer !== job)) this.unmatchedRestores.push(restore);
       for (const channel of channels) {
         const load = dockerLoads.find((l) => l.step.index > restore.step.index && l.input !== undefined && restore.paths.some((p) => isUnder(l.input?.value ?? '', p.value)));
         this.receipts.push({ channel, consumer: job, fetch: { kind: 'cache', cache: restore }, acquire: load, nameMatches: true, publishOnly: false });
@@ -243,7 +248,10 @@ class Builder {
     const key = (c: CacheStep): string => (c.key === undefined ? '' : render(this.flow, this.flow.template(c.key.value), stepScope(c.job, c.step)));
     const savedKey = key(saved);
     const restoredKey = key(restored);
-    return savedKey === restoredKey || restored.restoreKeys.some((prefix) => savedKey.startsWith(prefix)) || !isKnownText(savedKey) || !isKnownText(restoredKey);
+    // Keys made of literals and run contexts (github.sha, runner.os…) compare as text; others may match at run time.
+    const comparable = (key: string): boolean => !/\{(steps\.|needs\.|\?|\$|~|expr|…)/.test(key);
+    const prefixes = restored.restoreKeys.map((prefix) => render(this.flow, this.flow.template(prefix), stepScope(restored.job, restored.step)));
+    return savedKey === restoredKey || prefixes.some((prefix) => savedKey.startsWith(prefix)) || !comparable(savedKey) || !comparable(restoredKey);
   }
 
   private registry(job: Job): void {

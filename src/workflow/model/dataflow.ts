@@ -9,7 +9,7 @@
  * values for those.
  */
 import { evaluate, isUnknown, truthy, type Resolver, type Unknown, type Value } from '../expr/evaluate.ts';
-import { callsStatusFunction, contextText, parseCondition, parseTemplate, type Expr, type Literal } from '../expr/syntax.ts';
+import { TRUE, callsStatusFunction, contextText, parseCondition, parseTemplate, type Expr, type Literal } from '../expr/syntax.ts';
 import { readScript, type Script } from '../shell/script.ts';
 import { fileWrites, type FileWrite } from '../shell/writes.ts';
 import { wordExpr } from '../shell/words.ts';
@@ -58,6 +58,7 @@ const RUNNER_VARIABLES: Record<string, string[]> = {
 };
 
 const OTHER_PREFIX = '\u0000';
+const SUCCESS: Expr = { kind: 'call', name: 'success', args: [] };
 
 /** The script of a step: its `run:`, or the command a wrapper action runs. */
 export interface StepScript {
@@ -132,20 +133,41 @@ export class Flow {
 
   /** The condition under which the job runs (its `if:`, with GitHub's implicit `success()`). */
   jobCondition(job: Job): Expr {
-    if (job.if === undefined) return { kind: 'call', name: 'success', args: [] };
-    const parsed = this.condition(job.if.value);
-    return callsStatusFunction(parsed) ? parsed : { kind: 'and', left: { kind: 'call', name: 'success', args: [] }, right: parsed };
+    return this.guarded(job.if?.value);
   }
 
   /** The condition under which a step runs, given that its job runs. */
   stepCondition(step: Step): Expr {
-    if (step.if === undefined) return { kind: 'call', name: 'success', args: [] };
-    const parsed = this.condition(step.if.value);
-    return callsStatusFunction(parsed) ? parsed : { kind: 'and', left: { kind: 'call', name: 'success', args: [] }, right: parsed };
+    return this.guarded(step.if?.value);
+  }
+
+  private guarded(text: string | undefined): Expr {
+    const key = `guard\u0000${text ?? ''}`;
+    let guard = this.templates.get(key);
+    if (guard === undefined) {
+      const parsed = text === undefined ? undefined : this.condition(text);
+      guard = parsed !== undefined && callsStatusFunction(parsed) ? parsed : { kind: 'and', left: SUCCESS, right: parsed ?? TRUE };
+      this.templates.set(key, guard);
+    }
+    return guard;
+  }
+
+  /** Answers already given, by the identity of their clauses (rules ask the same of many steps). */
+  readonly answers = new Map<string, unknown>();
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+
+  /** A stable id for an expression object, for keying answers. */
+  idOf(expr: object): number {
+    const known = this.ids.get(expr);
+    if (known !== undefined) return known;
+    const id = this.nextId++;
+    this.ids.set(expr, id);
+    return id;
   }
 }
 
-function scopeKey(scope: Scope): string {
+export function scopeKey(scope: Scope): string {
   switch (scope.level) {
     case 'workflow':
       return 'w';

@@ -7,7 +7,7 @@
  */
 import { truthy } from '../expr/evaluate.ts';
 import type { Expr, Literal } from '../expr/syntax.ts';
-import { Evaluation, domain, type Flow, type Scope } from './dataflow.ts';
+import { Evaluation, domain, scopeKey, type Flow, type Scope } from './dataflow.ts';
 
 /** A conjunct of a query: an expression and where it is evaluated. */
 export interface Clause {
@@ -39,10 +39,19 @@ function holds(flow: Flow, clauses: readonly Clause[], assignment: ReadonlyMap<s
 }
 
 export function solve(flow: Flow, clauses: readonly Clause[]): Answer {
+  const key = clauses.map((c) => `${flow.idOf(c.expr)}@${scopeKey(c.scope)}`).join('&');
+  const known = flow.answers.get(key) as Answer | undefined;
+  if (known !== undefined) return known;
+  const answer = search(flow, clauses);
+  flow.answers.set(key, answer);
+  return answer;
+}
+
+function search(flow: Flow, clauses: readonly Clause[]): Answer {
   const discovery = new Evaluation(flow, new Map(), true);
   for (const clause of clauses) discovery.value(clause.expr, clause.scope);
   let budget = BUDGET;
-  const search = (assignment: Map<string, Literal>): Answer | undefined => {
+  const step = (assignment: Map<string, Literal>): Answer | undefined => {
     if (budget-- <= 0) return { satisfiable: undefined };
     const { truth, next, infeasible } = holds(flow, clauses, assignment);
     if (infeasible || truth === false) return undefined;
@@ -52,13 +61,13 @@ export function solve(flow: Flow, clauses: readonly Clause[]): Answer {
     if (key === undefined || variable === undefined) return { satisfiable: undefined };
     for (const value of domain(variable, discovery.hints.get(key))) {
       assignment.set(key, value);
-      const found = search(assignment);
+      const found = step(assignment);
       assignment.delete(key);
       if (found !== undefined) return found;
     }
     return undefined;
   };
-  const answer = search(new Map()) ?? { satisfiable: false };
+  const answer = step(new Map()) ?? { satisfiable: false };
   return { ...answer, hints: discovery.hints };
 }
 

@@ -57,6 +57,17 @@ function unfetchedReports(model: WorkflowModel): RuleReport[] {
   });
 }
 
+function cacheReports(model: WorkflowModel): RuleReport[] {
+  return model.channels.unmatchedRestores.map((restore) => {
+    const saved = model.channels.channels.filter((c) => c.kind === 'cache' && c.cache !== undefined && c.producer !== restore.job);
+    const keys = saved.map((c) => `'${c.cache?.key?.value.trim() ?? '(no key)'}' at '${c.cache?.paths.map((p) => p.value).join(', ') ?? ''}' (job '${c.producer.id}')`).join(', ');
+    return {
+      offset: restore.key?.offsetOf(0) ?? restore.offset,
+      message: `Job '${restore.job.id}' restores the image cache with key '${restore.key?.value.trim() ?? ''}' at '${restore.paths.map((p) => p.value).join(', ')}', but the image is saved as ${keys}. Use the same key and path on both sides.`,
+    };
+  });
+}
+
 function exportReports(model: WorkflowModel): RuleReport[] {
   const reports: RuleReport[] = [];
   const { facts, channels } = model;
@@ -95,6 +106,6 @@ export const artifactMismatch: Rule = {
   description: 'The two sides of a handover disagree: artifact name, file path or cache key; or the consumer loads an archive it never fetched.',
   level: 'error',
   check({ model }) {
-    return [...nameReports(model), ...pathReports(model), ...unfetchedReports(model), ...exportReports(model)];
+    return [...nameReports(model), ...pathReports(model), ...unfetchedReports(model), ...cacheReports(model), ...exportReports(model)];
   },
 };

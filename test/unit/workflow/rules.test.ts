@@ -20,6 +20,7 @@ const expected: Record<string, string[]> = {
     'artifact-mismatch@42:14',
     'artifact-mismatch@53:14',
     'artifact-mismatch@74:17',
+    'artifact-mismatch@93:16',
   ],
   'unverified-image': ['unverified-image@29:9', 'unverified-image@41:14'],
   'consumer-needs': ['consumer-needs@24:12', 'consumer-needs@33:3', 'unpinned-load@36:15'],
