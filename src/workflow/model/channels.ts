@@ -10,11 +10,11 @@
 import { posix } from 'node:path';
 import { not, TRUE, type Expr } from '../expr/syntax.ts';
 import { isLiteral, normalizeImage } from '../image-names.ts';
-import { stepScope, type Flow, type Scope } from './dataflow.ts';
+import { stepScope, type Flow } from './dataflow.ts';
 import { artifactName, type ArtifactDownload, type ArtifactUpload, type CacheStep, type Facts, type ImageExport, type ImageLoad, type Located, type RegistryPull, type RegistryPush, type Site } from './facts.ts';
 import { cannotHold, canHold, type Clause } from './solver.ts';
 import { isKnownText, jobsRead, render } from './symbols.ts';
-import { transitiveNeeds, type Job, type Step } from './workflow.ts';
+import { transitiveNeeds, type Job } from './workflow.ts';
 
 export type ChannelKind = 'artifact' | 'bundle' | 'image-artifact' | 'cache' | 'registry';
 
@@ -108,10 +108,6 @@ function isImageUpload(facts: Facts, upload: ArtifactUpload): boolean {
   return exportsCoveredBy(facts, upload.job, upload.paths).length > 0;
 }
 
-function stepAt(job: Job, site: Site): Step | undefined {
-  return site.step ?? undefined;
-}
-
 /** When the push at a site happens, as clauses in the producer's scope. */
 function pushCondition(flow: Flow, push: RegistryPush): Clause[] {
   const scope = stepScope(push.job, push.step);
@@ -127,7 +123,7 @@ function pushCondition(flow: Flow, push: RegistryPush): Clause[] {
 /** Where a consumer's use of an image happens, as clauses. */
 export function siteCondition(flow: Flow, site: Site, path: Expr = TRUE): Clause[] {
   const clauses: Clause[] = [{ expr: flow.jobCondition(site.job), scope: { level: 'job', job: site.job } }];
-  const step = stepAt(site.job, site);
+  const step = site.step;
   if (step !== undefined) {
     clauses.push({ expr: flow.stepCondition(step), scope: stepScope(site.job, step) });
     if (path.kind !== 'literal') clauses.push({ expr: path, scope: stepScope(site.job, step) });
@@ -135,8 +131,8 @@ export function siteCondition(flow: Flow, site: Site, path: Expr = TRUE): Clause
   return clauses;
 }
 
-function and(clauses: readonly Clause[]): Expr | undefined {
-  // Clauses of one scope only: the push's own condition is negated as a whole.
+/** The conjunction of clauses of one scope (the push's own condition, to negate as a whole). */
+function conjunction(clauses: readonly Clause[]): Expr | undefined {
   return clauses.length === 0 ? undefined : clauses.map((c) => c.expr).reduce((a, b) => ({ kind: 'and', left: a, right: b }));
 }
 
@@ -270,7 +266,7 @@ class Builder {
         const guard = siteCondition(flow, pull, pull.path);
         const pushed = pushCondition(flow, push);
         if (!canHold(flow, [...guard, ...pushed])) continue;
-        const pushedExpr = and(pushed.slice(1));
+        const pushedExpr = conjunction(pushed.slice(1));
         const pushScope = stepScope(push.job, push.step);
         const conditional = pushedExpr !== undefined && !cannotHold(flow, [pushed[0] ?? { expr: TRUE, scope: pushScope }, { expr: not(pushedExpr), scope: pushScope }]);
         const publishOnly = conditional && pushedExpr !== undefined && cannotHold(flow, [...guard, { expr: not(pushedExpr), scope: pushScope }]);
@@ -324,4 +320,3 @@ export function missingNeeds(flow: Flow, channels: Channels, job: Job): Job[] {
   return [...missing];
 }
 
-export type { Scope };
