@@ -215,7 +215,8 @@ export class Evaluation {
     const resolver: Resolver = {
       context: (path) => this.context(path, scope),
       shellVar: (name) => this.shellVar(name, scope),
-      opaque: (key, type) => this.variable(`opaque:${key}`, type === 'bool' ? 'bool' : 'string'),
+      // A command's output is taken as set: an image reference read from one is not reported as empty.
+      opaque: (key, type) => this.variable(`opaque:${key}`, type === 'bool' ? 'bool' : 'nonEmpty'),
       status: (name) => this.status(name, scope),
     };
     if (!this.discover) return evaluate(expr, resolver);
@@ -443,8 +444,8 @@ export class Evaluation {
     if (fromEnv !== undefined) return fromEnv;
     const mirrored = RUNNER_VARIABLES[name];
     if (mirrored !== undefined) return this.context(mirrored, scope);
-    if (/^(GITHUB|RUNNER)_/.test(name)) return this.variable(`shell:${name}`, 'nonEmpty');
-    return this.variable(`shell:${name}`, 'string');
+    // A variable the workflow does not define is set by something the model does not see (a sourced file, the runner).
+    return this.variable(`shell:${name}`, 'nonEmpty');
   }
 }
 

@@ -11,7 +11,7 @@ const HOW: Record<PullKind, string> = {
 
 export const registryPull: Rule = {
   id: 'registry-pull',
-  description: 'A job that tests the image built in this workflow takes it from a registry: it logs in, pulls, or runs the pushed reference.',
+  description: 'A job takes the image built in this workflow from a registry: it logs in, pulls, or runs the pushed reference.',
   level: 'error',
   check({ model }) {
     const reports: RuleReport[] = [];
