@@ -3,10 +3,10 @@ import type { Rule, RuleReport } from './rule.ts';
 
 const HOW: Record<PullKind, string> = {
   pull: 'pulls',
-  run: 'runs (so pulls)',
-  compose: 'starts with docker compose (so pulls)',
-  container: 'runs its steps in (so the runner pulls)',
-  service: 'starts as a service (so the runner pulls)',
+  run: 'runs (and so pulls)',
+  compose: 'starts with docker compose (and so pulls)',
+  container: 'runs its steps in (the runner pulls)',
+  service: 'starts as a service (the runner pulls)',
 };
 
 export const registryPull: Rule = {
@@ -27,7 +27,7 @@ export const registryPull: Rule = {
       producers.add(key);
       reports.push({
         offset: pull.offset,
-        message: `Job '${pull.job.id}' ${HOW[pull.kind]} the image '${receipt.channel.producer.id}' pushed to a registry: it depends on the push (which fork pull requests cannot do) and on registry credentials. Hand the image over as an artifact and load it (our load action, or actions/download-artifact + docker load).`,
+        message: `Job '${pull.job.id}' ${HOW[pull.kind]} the image that job '${receipt.channel.producer.id}' pushes to a registry: it depends on that push (which fork pull requests cannot make) and on registry credentials. Hand the image over as an artifact and load it (our load action, or actions/download-artifact + docker load); handover migrate does this.`,
       });
     }
     for (const login of facts.logins) {
