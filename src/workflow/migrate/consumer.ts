@@ -24,7 +24,6 @@ import {
   replaceScalar,
   setCondition,
   stepIndent,
-  withComment,
   type Context,
   type Handover,
 } from './context.ts';
@@ -35,11 +34,11 @@ function loadSteps(context: Context, producer: Job, handover: Handover, conditio
   const conditionField: [string, string][] = condition === undefined ? [] : [['if', condition]];
   const comments = (ref: { comment: string | undefined }): { comments?: Record<string, string> } => (ref.comment === undefined ? {} : { comments: { uses: ref.comment } });
   if (handover.kind === 'bundle') {
-    const load = withComment(context.style.ours('load', LOAD_ACTION), context);
+    const load = context.style.ours('load', LOAD_ACTION);
     const expect: [string, string][] = handover.digestOutput === undefined ? [] : [['expect', `\${{ needs.${producer.id}.outputs.${handover.digestOutput} }}`]];
     return [{ fields: [['name', `Load image from ${producer.id}`], ...conditionField, ['uses', load.uses]], ...comments(load), with: [['name', handover.name], ...expect, ['tags', inYaml(handover.tag)]] }];
   }
-  const download = withComment(context.style.action('actions/download-artifact'), context);
+  const download = context.style.action('actions/download-artifact');
   const directory = handover.archive.slice(0, handover.archive.lastIndexOf('/')) || '.';
   return [
     { fields: [['name', 'Download image artifact'], ...conditionField, ['uses', download.uses]], ...comments(download), with: [['name', handover.name], ['path', directory]] },

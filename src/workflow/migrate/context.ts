@@ -11,7 +11,7 @@ import type { TextEdit } from './apply.ts';
 import type { AddedStep, MigrateOptions } from './options.ts';
 import { yamlScalar, type StepIndent } from './render.ts';
 import { blockSpan, columnOf, dashColumn, stepSpan, usesBlankLines } from './spans.ts';
-import type { ActionRef, FileStyle } from './style.ts';
+import type { FileStyle } from './style.ts';
 
 export const DEFAULT_ARTIFACT = 'docker-image';
 export const BUILD_INPUTS_TO_COPY = ['context', 'file', 'build-args', 'target', 'build-contexts', 'secrets', 'ssh'];
@@ -51,12 +51,6 @@ export interface Context {
   edits: TextEdit[];
   notes: string[];
   added: AddedStep[];
-  pins: Set<string>;
-}
-
-export function withComment(ref: ActionRef, context: Context): { uses: string; comment: string | undefined } {
-  if (ref.pinNote !== undefined) context.pins.add(ref.pinNote);
-  return { uses: ref.uses, comment: ref.comment };
 }
 
 /** `a && b`, parenthesising a side that holds `||`. */

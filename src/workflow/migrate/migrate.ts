@@ -1,9 +1,17 @@
 import { WorkflowParseError } from '../../errors.ts';
-import { buildModel } from '../model/index.ts';
+import { buildModel, type WorkflowModel } from '../model/index.ts';
 import { parseSource } from '../source.ts';
 import { applyEdits } from './apply.ts';
 import { checkInvariants } from './invariants.ts';
 import { planMigration, type Leave, type MigrateOptions } from './plan.ts';
+import { FileStyle } from './style.ts';
+
+/** The actions migrate wrote that the user must pin, as the file pins every other one. */
+function pinNotes(before: WorkflowModel, migrated: string): string[] {
+  const style = new FileStyle(before.workflow);
+  const added = [...migrated.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)/gm)].map((m) => m[1] ?? '').filter((uses) => !before.workflow.file.text.includes(uses));
+  return [...new Set(added)].map((uses) => style.noteFor(uses)).filter((note): note is string => note !== undefined).map((note) => `You must ${note}`);
+}
 
 export interface MigrateResult {
   text: string;
@@ -33,7 +41,7 @@ export function migrateWorkflow(path: string, text: string, options: MigrateOpti
       if (!(error instanceof WorkflowParseError)) throw error;
       violations = [...plan.converted.keys()].map((producer) => ({ consumer: undefined, producer, message: `the result would not be a valid workflow (${error.message}).` }));
     }
-    if (violations.length === 0) return { text: migrated, changed: true, notes: [...plan.notes, ...left] };
+    if (violations.length === 0) return { text: migrated, changed: true, notes: [...plan.notes, ...left, ...pinNotes(before, migrated)] };
     for (const violation of violations) {
       if (violation.consumer !== undefined) {
         if (leave.consumers.has(violation.consumer)) continue;

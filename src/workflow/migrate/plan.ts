@@ -27,7 +27,7 @@ function gatedOnPolicy(model: WorkflowModel, consumer: Job, producer: Job): bool
 }
 
 export function planMigration(model: WorkflowModel, options: MigrateOptions, leave: Leave = { producers: new Set(), consumers: new Set() }): MigratePlan {
-  const context: Context = { model, text: model.workflow.file.text, options, style: new FileStyle(model.workflow), edits: [], notes: [], added: [], pins: new Set() };
+  const context: Context = { model, text: model.workflow.file.text, options, style: new FileStyle(model.workflow), edits: [], notes: [], added: [] };
   const converted = new Map<string, string[]>();
   const byProducer = new Map<Job, Receipt[]>();
   const published = new Set<string>();
@@ -69,7 +69,6 @@ export function planMigration(model: WorkflowModel, options: MigrateOptions, lea
     }
     converted.set(producer.id, done);
   }
-  if (context.edits.length > 0) for (const pin of context.pins) context.notes.push(`You must ${pin}`);
   return { edits: context.edits, notes: context.notes, converted, added: context.added };
 }
 

@@ -20,14 +20,13 @@ import {
   inShell,
   inYaml,
   stepIndent,
-  withComment,
   type Context,
   type Handover,
   type Tag,
 } from './context.ts';
 import { renderSteps, type NewStep } from './render.ts';
 import { columnOf, dashColumn, stepSpan } from './spans.ts';
-import { outputName, stepId } from './style.ts';
+import { outputName, stepId, type ActionRef } from './style.ts';
 
 function chooseTag(context: Context, receipts: readonly Receipt[], reuse: Channel | undefined): Tag {
   const { flow, facts, workflow } = context.model;
@@ -135,8 +134,8 @@ export function planProducer(context: Context, producer: Job, receipts: readonly
   const uploadId = stepId(producer, 'upload-image', taken);
   const conditionField: [string, string][] = condition === undefined ? [] : [['if', condition]];
   const steps: NewStep[] = [];
-  const ours = withComment(context.style.ours('export', EXPORT_ACTION), context);
-  const upload = withComment(context.style.action('actions/upload-artifact'), context);
+  const ours = (): ActionRef => context.style.ours('export', EXPORT_ACTION);
+  const upload = (): ActionRef => context.style.action('actions/upload-artifact');
 
   if (build.how === 'build-push-action') {
     const buildRef = { uses: build.step.uses?.value ?? 'docker/build-push-action@v6', comment: context.style.action('docker/build-push-action').comment };
@@ -149,14 +148,16 @@ export function planProducer(context: Context, producer: Job, receipts: readonly
       context.notes.push(`${producer.id}: the main build writes its cache (cache-to: type=gha,mode=max).`);
     }
     if (context.options.style === 'action') {
+      const exportRef = ours();
       steps.push(
         { fields: [['name', 'Build image for the handover'], ...conditionField, ['uses', buildRef.uses]], ...comments(buildRef), ...copied, with: [['platforms', 'linux/amd64'], ['load', true], ['tags', inYaml(tag)], ['cache-from', 'type=gha']] },
-        { fields: [['name', 'Export image for integration jobs'], ['id', exportId], ...conditionField, ['uses', ours.uses]], ...comments(ours), with: [['images', inYaml(tag)], ['name', artifact], ['retention-days', 1]] },
+        { fields: [['name', 'Export image for integration jobs'], ['id', exportId], ...conditionField, ['uses', exportRef.uses]], ...comments(exportRef), with: [['images', inYaml(tag)], ['name', artifact], ['retention-days', 1]] },
       );
     } else {
+      const uploadRef = upload();
       steps.push(
         { fields: [['name', 'Export image for integration jobs'], ['id', exportId], ...conditionField, ['uses', buildRef.uses]], ...comments(buildRef), ...copied, with: [['platforms', 'linux/amd64'], ['outputs', `type=docker,dest=${archive}`], ['tags', inYaml(tag)], ['cache-from', 'type=gha']] },
-        { fields: [['name', 'Upload image artifact'], ['id', uploadId], ...conditionField, ['uses', upload.uses]], ...comments(upload), with: [['name', artifact], ['path', archive], ['retention-days', 1]] },
+        { fields: [['name', 'Upload image artifact'], ['id', uploadId], ...conditionField, ['uses', uploadRef.uses]], ...comments(uploadRef), with: [['name', artifact], ['path', archive], ['retention-days', 1]] },
       );
     }
   } else {
@@ -171,14 +172,16 @@ export function planProducer(context: Context, producer: Job, receipts: readonly
     const env = copiedEnv === '' ? {} : { copiedEnv };
     const comments = (ref: { comment: string | undefined }): { comments?: Record<string, string> } => (ref.comment === undefined ? {} : { comments: { uses: ref.comment } });
     if (context.options.style === 'action') {
+      const exportRef = ours();
       steps.push(
         { fields: [['name', 'Tag image for the handover'], ...conditionField, ['run', `docker tag ${source.raw} ${inShell(tag)}`]], ...env },
-        { fields: [['name', 'Export image for integration jobs'], ['id', exportId], ...conditionField, ['uses', ours.uses]], ...comments(ours), with: [['images', inYaml(tag)], ['name', artifact], ['retention-days', 1]] },
+        { fields: [['name', 'Export image for integration jobs'], ['id', exportId], ...conditionField, ['uses', exportRef.uses]], ...comments(exportRef), with: [['images', inYaml(tag)], ['name', artifact], ['retention-days', 1]] },
       );
     } else {
+      const uploadRef = upload();
       steps.push(
         { fields: [['name', 'Export image for integration jobs'], ['id', exportId], ...conditionField, ['run', `docker tag ${source.raw} ${inShell(tag)}\ndocker save ${inShell(tag)} -o ${archive}\n`]], ...env },
-        { fields: [['name', 'Upload image artifact'], ['id', uploadId], ...conditionField, ['uses', upload.uses]], ...comments(upload), with: [['name', artifact], ['path', archive], ['retention-days', 1]] },
+        { fields: [['name', 'Upload image artifact'], ['id', uploadId], ...conditionField, ['uses', uploadRef.uses]], ...comments(uploadRef), with: [['name', artifact], ['path', archive], ['retention-days', 1]] },
       );
     }
   }

@@ -11,8 +11,6 @@ export interface ActionRef {
   uses: string;
   /** A trailing comment to write after it (`# v6.0.0` beside a SHA pin). */
   comment: string | undefined;
-  /** What the user must still do, if anything: pin it as the file pins its other actions. */
-  pinNote: string | undefined;
 }
 
 interface InUse {
@@ -67,24 +65,25 @@ export class FileStyle {
   /** The `uses:` for an action: the file's own reference when it has one, else one of the major it pairs with, else the default. */
   action(name: string, fallback?: string): ActionRef {
     const known = this.used.get(name);
-    if (known !== undefined) return { uses: known.uses, comment: known.comment, pinNote: this.noteFor(known.uses) };
+    if (known !== undefined) return { uses: known.uses, comment: known.comment };
     const partner = PAIRED[name] === undefined ? undefined : this.used.get(PAIRED[name]);
     const major = partner === undefined ? undefined : majorOf(partner);
     const uses = fallback ?? `${name}@${major ?? DEFAULT_REFS[name] ?? 'v1'}`;
-    return { uses, comment: undefined, pinNote: this.noteFor(uses) };
+    return { uses, comment: undefined };
   }
 
   /** Our action: a local `./export` or `./load` when the file already uses ours that way, else the published one. */
   ours(which: 'export' | 'load', published: string): ActionRef {
     for (const [name, use] of this.used) {
-      if (name === `./${which}` || name.endsWith(`/image-handover/${which}`)) return { uses: use.uses, comment: use.comment, pinNote: this.noteFor(use.uses) };
+      if (name === `./${which}` || name.endsWith(`/image-handover/${which}`)) return { uses: use.uses, comment: use.comment };
     }
     const sibling = [...this.used.entries()].find(([name]) => name === `./${which === 'export' ? 'load' : 'export'}`);
-    if (sibling !== undefined) return { uses: `./${which}`, comment: undefined, pinNote: undefined };
-    return { uses: published, comment: undefined, pinNote: this.noteFor(published) };
+    if (sibling !== undefined) return { uses: `./${which}`, comment: undefined };
+    return { uses: published, comment: undefined };
   }
 
-  private noteFor(uses: string): string | undefined {
+  /** What to tell the user about a `uses:` migrate wrote: pin it, when the file pins every other action. */
+  noteFor(uses: string): string | undefined {
     if (!this.pinsBySha || SHA.test(uses) || uses.startsWith('./')) return undefined;
     return `pin ${uses} to a commit SHA, as this file pins every other action (e.g. ${actionName(uses)}@<sha> # ${uses.replace(/^.*@/, '')}).`;
   }

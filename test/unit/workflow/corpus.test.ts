@@ -23,19 +23,25 @@ interface Expected {
   before: string[];
   /** Findings on the migrated file; undefined when migrate changes nothing. */
   after: string[] | undefined;
+  /** What migrate says it did, left and wants pinned. */
+  notes: string[];
 }
 
 function expected(name: string): Expected {
-  const sections: string[][] = [[]];
+  const before: string[] = [];
+  const after: string[] = [];
+  const notes: string[] = [];
+  let section: 'before' | 'after' | 'notes' = 'before';
   let migrates = false;
   for (const line of fixture(`corpus/${name}.expected`).split('\n')) {
     if (line.startsWith('# after handover migrate')) {
       migrates = true;
-      sections.push([]);
-    } else if (line.startsWith('# migrate')) sections.push([]);
-    else if (line !== '' && !line.startsWith('#')) sections.at(-1)?.push(line);
+      section = 'after';
+    } else if (line.startsWith('# migrate')) section = 'notes';
+    else if (section === 'notes' && line.startsWith('# ')) notes.push(line.slice(2));
+    else if (line !== '' && !line.startsWith('#')) (section === 'before' ? before : after).push(line);
   }
-  return { before: sections[0] ?? [], after: migrates ? (sections[1] ?? []) : undefined };
+  return { before, after: migrates ? after : undefined, notes };
 }
 
 function findings(text: string, name: string): string[] {
@@ -68,8 +74,10 @@ describe.each(names)('corpus/%s', (name) => {
   });
 
   if (want.after === undefined) {
-    it('migrate changes nothing', () => {
-      expect(migrateWorkflow(`${name}.yml`, text, { style: 'action' }).changed).toBe(false);
+    it('migrate changes nothing, and says why when it left something', () => {
+      const result = migrateWorkflow(`${name}.yml`, text, { style: 'action' });
+      expect(result.changed).toBe(false);
+      expect(result.notes).toEqual(want.notes);
       expect(existsSync(`${DIR}${name}.migrated.yml`)).toBe(false);
     });
   } else {
@@ -79,6 +87,7 @@ describe.each(names)('corpus/%s', (name) => {
     it('migrates to the golden, whose findings are expected and no worse', async () => {
       const result = migrateWorkflow(`${name}.yml`, text, { style: 'action' });
       expect(result.text).toBe(golden);
+      expect(result.notes).toEqual(want.notes);
       expect(findings(golden, name)).toEqual(after);
       const beforeCounts = counts(want.before);
       for (const [rule, count] of counts(after)) expect(count, rule).toBeLessThanOrEqual(beforeCounts.get(rule) ?? 0);
