@@ -59,39 +59,57 @@ function onlyPulls(context: Context, job: Job, step: Step): boolean {
   });
 }
 
-/** Converts one consumer; false (with a note) when it cannot. */
-export function planConsumer(context: Context, consumer: Job, producer: Job, receipts: readonly Receipt[], handover: Handover): boolean {
+/** What a consumer takes from one producer, and how that producer now hands it over. */
+export interface ConsumerPart {
+  producer: Job;
+  receipts: Receipt[];
+  handover: Handover;
+}
+
+const pullsOf = (receipts: readonly Receipt[]): RegistryPull[] =>
+  receipts.map((r) => (r.fetch.kind === 'pull' ? r.fetch.pull : undefined)).filter((p): p is RegistryPull => p !== undefined);
+
+/** Why the consumer cannot be converted, or undefined when it can. */
+function obstacle(context: Context, consumer: Job, parts: readonly ConsumerPart[], explicit: readonly Step[]): string | undefined {
   const { flow, facts } = context.model;
-  const pulls = receipts.map((r) => (r.fetch.kind === 'pull' ? r.fetch.pull : undefined)).filter((p): p is RegistryPull => p !== undefined);
+  const pulls = parts.flatMap((part) => pullsOf(part.receipts));
   const runnerPull = pulls.find((p) => p.kind === 'container' || p.kind === 'service');
-  if (runnerPull !== undefined) {
-    context.notes.push(`${consumer.id}: left as it is — the runner pulls the image for its ${runnerPull.kind === 'container' ? 'job container' : 'service'} before any step could load it; run it with docker run after loading instead.`);
-    return false;
-  }
-  const explicit = [...new Set(pulls.filter((p) => p.kind === 'pull').map((p) => p.step).filter((s): s is Step => s !== undefined))].sort((a, b) => a.index - b.index);
+  if (runnerPull !== undefined) return `the runner pulls the image for its ${runnerPull.kind === 'container' ? 'job container' : 'service'} before any step could load it; run it with docker run after loading instead.`;
   const blocked = explicit.find((step) => !onlyPulls(context, consumer, step));
-  if (blocked !== undefined) {
-    context.notes.push(`${consumer.id}: left as it is — step '${blocked.name?.value ?? blocked.index + 1}' does more than pull the image; move the rest into a step of its own and run migrate again.`);
-    return false;
+  if (blocked !== undefined) return `step '${blocked.name?.value ?? blocked.index + 1}' does more than pull the image; move the rest into a step of its own and run migrate again.`;
+  if (parts.length > 1 && parts.some((part) => part.handover.condition !== undefined)) return 'it takes images from several jobs, one of them built only on some path; convert it by hand.';
+  for (const part of parts) {
+    const retagged = facts.retags.filter((r) => r.job === consumer && pullsOf(part.receipts).some((p) => sameImage(flow, r.source, p.ref)));
+    const otherTag = retagged.find((r) => render(flow, r.target.expr, r.target.scope).toLowerCase() !== part.handover.tag.literal.toLowerCase());
+    if (otherTag !== undefined) return `it tags the image '${otherTag.target.value}', not ${part.handover.tag.literal}; pass --tag to choose one tag for all consumers.`;
+    const condition = part.handover.condition;
+    if (condition !== undefined && explicit.length > 0 && retagged.length === 0) {
+      return `the image is built only when ${condition.trim()}, and on the other path it uses the registry reference itself; tag the pulled image ${part.handover.tag.literal} first.`;
+    }
   }
-  const retagged = facts.retags.filter((r) => r.job === consumer && pulls.some((p) => sameImage(flow, r.source, p.ref)));
-  const otherTag = retagged.find((r) => render(flow, r.target.expr, r.target.scope).toLowerCase() !== handover.tag.literal.toLowerCase());
-  if (otherTag !== undefined) {
-    context.notes.push(`${consumer.id}: left as it is — it tags the image '${otherTag.target.value}', not ${handover.tag.literal}; pass --tag to choose one tag for all consumers.`);
-    return false;
-  }
-  if (handover.condition !== undefined && explicit.length > 0 && retagged.length === 0) {
-    context.notes.push(`${consumer.id}: left as it is — the image is built only when ${handover.condition.trim()}, and on the other path it uses the registry reference itself; tag the pulled image ${handover.tag.literal} first.`);
+  return undefined;
+}
+
+/** Converts one consumer, for every producer it takes an image from; false (with a note) when it cannot. */
+export function planConsumer(context: Context, consumer: Job, parts: readonly ConsumerPart[]): boolean {
+  const { flow, facts } = context.model;
+  const pulls = parts.flatMap((part) => pullsOf(part.receipts));
+  const explicit = [...new Set(pulls.filter((p) => p.kind === 'pull').map((p) => p.step).filter((s): s is Step => s !== undefined))].sort((a, b) => a.index - b.index);
+  const reason = obstacle(context, consumer, parts, explicit);
+  if (reason !== undefined) {
+    context.notes.push(`${consumer.id}: left as it is — ${reason}`);
     return false;
   }
   const first = explicit[0] ?? consumer.steps.find((s) => pulls.some((p) => p.step === s));
   if (first === undefined) return false;
 
-  const twoPaths = handover.condition !== undefined;
-  const registryPath = twoPaths ? negated(handover.condition ?? '') : undefined;
-  const loadCondition = both(first.if?.value, handover.condition);
+  // Several producers are only converted when none has a second path, so one condition holds for all parts.
+  const condition = parts[0]?.handover.condition;
+  const twoPaths = condition !== undefined;
+  const registryPath = twoPaths ? negated(condition) : undefined;
+  const loadCondition = both(first.if?.value, condition);
   const blank = blankLinesBetweenSteps(context, consumer);
-  const newSteps = loadSteps(context, producer, handover, loadCondition);
+  const newSteps = parts.flatMap((part) => loadSteps(context, part.producer, part.handover, loadCondition));
   const rendered = renderSteps(newSteps, stepIndent(context, consumer, first), blank);
   const kept = new Set<Step>();
   const touched = new Set<Step>();
@@ -130,25 +148,35 @@ export function planConsumer(context: Context, consumer: Job, producer: Job, rec
   }
   for (const step of newSteps) context.added.push({ job: consumer.id, name: String(step.fields[0]?.[1] ?? ''), condition: loadCondition });
 
-  replaceReferences(context, consumer, producer, pulls, handover, new Set([...touched, ...kept]));
-  regate(context, consumer, producer, handover);
-  context.notes.push(`${consumer.id}: loads ${handover.tag.literal} from '${producer.id}' instead of ${twoPaths ? `pulling it when ${handover.condition?.trim() ?? ''}` : 'logging in and pulling'}.`);
+  const replaced: [number, number][] = [];
+  for (const part of parts) {
+    replaceReferences(context, consumer, part.producer, pullsOf(part.receipts), part.handover, new Set([...touched, ...kept]), replaced);
+    regate(context, consumer, part.producer, part.handover);
+  }
+  const what = parts.map((part) => `${part.handover.tag.literal} from '${part.producer.id}'`).join(' and ');
+  context.notes.push(`${consumer.id}: loads ${what} instead of ${twoPaths ? `pulling it when ${condition.trim()}` : 'logging in and pulling'}.`);
+  // A compose file is not read: if it names the registry image, it would still pull.
+  const composes = consumer.steps.some((step) => flow.script(consumer, step)?.script.commands.some((c) => engineCommand(c)?.verb === 'compose'));
+  if (composes && !pulls.some((p) => p.kind === 'compose')) {
+    context.notes.push(`${consumer.id}: runs docker compose; if its compose file names the registry image, make it use ${parts.map((part) => part.handover.tag.literal).join(' and ')}.`);
+  }
   return true;
 }
 
 /** The consumer uses the local tag everywhere it used the registry reference: env values, docker run words, `${{ }}` spans. */
-function replaceReferences(context: Context, consumer: Job, producer: Job, pulls: readonly RegistryPull[], handover: Handover, skip: ReadonlySet<Step>): void {
+function replaceReferences(context: Context, consumer: Job, producer: Job, pulls: readonly RegistryPull[], handover: Handover, skip: ReadonlySet<Step>, replaced: [number, number][]): void {
   const { flow } = context.model;
   const pulled = new Set(pulls.flatMap((p) => outputsRead(flow, p.ref.expr, p.ref.scope)).filter((o) => o.job === producer.id).map((o) => o.output));
   const replacedEnv = new Set<string>();
-  const replaced: [number, number][] = [];
   const envs: [Map<string, Field>, Step | undefined][] = [[consumer.env, undefined], ...consumer.steps.filter((s) => !skip.has(s)).map((s): [Map<string, Field>, Step] => [s.env, s])];
   for (const [env, step] of envs) {
     for (const [name, field] of env) {
       const scope = step === undefined ? { level: 'job' as const, job: consumer } : stepScope(consumer, step);
       const reads = outputsRead(flow, flow.template(field.value), scope).filter((o) => o.job === producer.id && pulled.has(o.output));
-      if (reads.length === 0) continue;
+      const at = field.node.range?.[0] ?? -1;
+      if (reads.length === 0 || replaced.some(([from]) => from === at)) continue;
       replaceScalar(context, field, inYaml(handover.tag));
+      replaced.push([at, field.node.range?.[1] ?? at + 1]);
       replacedEnv.add(name);
     }
   }

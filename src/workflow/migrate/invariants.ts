@@ -64,6 +64,24 @@ export function checkInvariants(before: WorkflowModel, after: WorkflowModel, pla
     const twice = names.find((name, index) => names.indexOf(name) !== index);
     if (twice !== undefined) violations.push({ consumer: undefined, producer: producers.includes(job.id) ? job.id : (producers[0] ?? job.id), message: `job '${job.id}' would upload '${twice}' twice.` });
   }
+  // A run holds one artifact per name: a name migrate adds must not be another job's.
+  const uploaders = new Map<string, Set<string>>();
+  for (const upload of after.facts.uploads) {
+    const name = artifactName(upload);
+    if (name === undefined || name.includes('${{')) continue;
+    uploaders.set(name, (uploaders.get(name) ?? new Set()).add(upload.job.id));
+  }
+  const namesBefore = new Map<string, Set<string>>();
+  for (const upload of before.facts.uploads) {
+    const name = artifactName(upload);
+    if (name !== undefined) namesBefore.set(name, (namesBefore.get(name) ?? new Set()).add(upload.job.id));
+  }
+  for (const [name, jobs] of uploaders) {
+    if (jobs.size > 1 && jobs.size > (namesBefore.get(name)?.size ?? 0)) {
+      const producer = [...jobs].find((id) => producers.includes(id)) ?? producers[0] ?? '';
+      violations.push({ consumer: undefined, producer, message: `jobs ${[...jobs].map((id) => `'${id}'`).join(' and ')} would upload artifacts named '${name}'.` });
+    }
+  }
   for (const consumer of converted) {
     const producer = producerOf(plan, consumer);
     const job = jobAfter(consumer);

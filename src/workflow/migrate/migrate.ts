@@ -1,7 +1,7 @@
 import { WorkflowParseError } from '../../errors.ts';
 import { buildModel, type WorkflowModel } from '../model/index.ts';
 import { parseSource } from '../source.ts';
-import { applyEdits } from './apply.ts';
+import { OverlappingEditsError, applyEdits } from './apply.ts';
 import { checkInvariants } from './invariants.ts';
 import { planMigration, type Leave, type MigrateOptions } from './plan.ts';
 import { FileStyle } from './style.ts';
@@ -33,13 +33,15 @@ export function migrateWorkflow(path: string, text: string, options: MigrateOpti
   for (let attempt = 0; attempt <= before.workflow.jobs.length; attempt++) {
     const plan = planMigration(before, options, leave);
     if (plan.edits.length === 0) return { text, changed: false, notes: [...plan.notes, ...left] };
-    const migrated = applyEdits(text, plan.edits);
+    let migrated = text;
     let violations;
     try {
+      migrated = applyEdits(text, plan.edits);
       violations = checkInvariants(before, buildModel(parseSource(path, migrated)), plan, options, leave);
     } catch (error) {
-      if (!(error instanceof WorkflowParseError)) throw error;
-      violations = [...plan.converted.keys()].map((producer) => ({ consumer: undefined, producer, message: `the result would not be a valid workflow (${error.message}).` }));
+      if (!(error instanceof WorkflowParseError) && !(error instanceof OverlappingEditsError)) throw error;
+      const why = error instanceof OverlappingEditsError ? 'its edits would overlap (a bug in migrate: please report it)' : `the result would not be a valid workflow (${error.message})`;
+      violations = [...plan.converted.keys()].map((producer) => ({ consumer: undefined, producer, message: `${why}.` }));
     }
     if (violations.length === 0) return { text: migrated, changed: true, notes: [...plan.notes, ...left, ...pinNotes(before, migrated)] };
     for (const violation of violations) {

@@ -13,7 +13,6 @@ import { render } from '../model/symbols.ts';
 import type { Job } from '../model/workflow.ts';
 import {
   BUILD_INPUTS_TO_COPY,
-  DEFAULT_ARTIFACT,
   appendToMap,
   blankLinesBetweenSteps,
   copiedBlock,
@@ -79,9 +78,8 @@ function mainBuild(context: Context, producer: Job, receipts: readonly Receipt[]
 }
 
 /** Adds export steps (or reuses an upload) in the producer; undefined when it cannot. */
-export function planProducer(context: Context, producer: Job, receipts: readonly Receipt[], consumers: readonly Job[]): Handover | undefined {
+export function planProducer(context: Context, producer: Job, receipts: readonly Receipt[], consumers: readonly Job[], artifact: string): Handover | undefined {
   const { facts } = context.model;
-  const artifact = context.options.artifact ?? DEFAULT_ARTIFACT;
   const existing = reusableChannel(context, producer, undefined);
   const tag = chooseTag(context, receipts, existing);
   const reuse = reusableChannel(context, producer, tag);
@@ -115,6 +113,10 @@ export function planProducer(context: Context, producer: Job, receipts: readonly
     return { kind, name: artifactName(upload) ?? artifact, tag, archive: file, digestOutput, gateOutput, condition: upload.step.if?.value };
   }
 
+  if (producer.matrix.size > 0) {
+    context.notes.push(`${producer.id}: left as it is — it builds in a matrix, so each leg would upload under one name; export each leg's image under a name of its own by hand.`);
+    return undefined;
+  }
   const build = mainBuild(context, producer, receipts);
   if (build === undefined || build.how === 'bake') {
     context.notes.push(
