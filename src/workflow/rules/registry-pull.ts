@@ -25,9 +25,12 @@ export const registryPull: Rule = {
       const key = `${receipt.channel.producer.id}`;
       if (producers.has(key)) continue;
       producers.add(key);
+      const producer = receipt.channel.producer.id;
       reports.push({
         offset: pull.offset,
-        message: `Job '${pull.job.id}' ${HOW[pull.kind]} the image that job '${receipt.channel.producer.id}' pushes to a registry: it depends on that push (which fork pull requests cannot make) and on registry credentials. Hand the image over as an artifact and load it (our load action, or actions/download-artifact + docker load); handover migrate does this.`,
+        message: receipt.publishOnly
+          ? `Job '${pull.job.id}' ${HOW[pull.kind]} the image that job '${producer}' pushes to a registry, and runs only when it was pushed. If it works on the published image (a deploy, a check of the release), say so: '# handover: ignore[registry-pull] <why>'. If it tests the build, load the image handed over as an artifact instead.`
+          : `Job '${pull.job.id}' ${HOW[pull.kind]} the image that job '${producer}' pushes to a registry: it depends on that push (which fork pull requests cannot make) and on registry credentials. Hand the image over as an artifact and load it (our load action, or actions/download-artifact + docker load); handover migrate does this.`,
       });
     }
     for (const login of facts.logins) {

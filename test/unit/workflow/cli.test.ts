@@ -99,6 +99,18 @@ describe('handover migrate', () => {
     expect((await handover('check', 'ci.yml')).status).toBe(0);
   });
 
+  it('says on stderr what it did, what it left and what to pin', async () => {
+    await writeFile(join(cwd, 'ci.yml'), fixture('corpus/sha-pinned.yml'));
+    const run = await handover('migrate', 'ci.yml');
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain('  integration: loads ledger:test from \'build\' instead of logging in and pulling.\n');
+    expect(run.stderr).toMatch(/You must pin image-handover\/image-handover\/load@v1 to a commit SHA/);
+    await writeFile(join(cwd, 'bake.yml'), fixture('corpus/bake-push.yml'));
+    const left = await handover('migrate', 'bake.yml');
+    expect(left).toMatchObject({ status: 0, stdout: '' });
+    expect(left.stderr).toMatch(/nothing to migrate[\s\S]*images: left as it is — it builds with bake/);
+  });
+
   it('exits 2 on a usage error', async () => {
     expect((await handover('migrate')).status).toBe(2);
     expect((await handover('migrate', 'missing.yml')).status).toBe(2);
