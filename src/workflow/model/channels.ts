@@ -67,10 +67,14 @@ export function normalizePath(path: string): string {
   return posix.normalize(relative === '' ? '.' : relative);
 }
 
-/** `file` is `path` or inside the directory `path`. */
+/** `file` is `path`, inside the directory `path`, or matched by the glob `path` (`*`, `**`, `?`). */
 export function isUnder(file: string, path: string): boolean {
   const f = normalizePath(file);
   const p = normalizePath(path);
+  if (/[*?]/.test(p)) {
+    const pattern = p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\/?/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '.*');
+    return new RegExp(`^${pattern}(/.*)?$`).test(f);
+  }
   return f === p || p === '.' || f.startsWith(`${p}/`);
 }
 

@@ -3,7 +3,7 @@ import { UNKNOWN, evaluate, truthy, type Resolver, type Value } from '../../../s
 import { formatExpression, negate, parseCondition, parseExpression, parseTemplate, type Expr } from '../../../src/workflow/expr/syntax.ts';
 import { diffLabels } from '../../../src/workflow/migrate/diff.ts';
 import { FileStyle } from '../../../src/workflow/migrate/style.ts';
-import { artifactRoot, downloadedFiles } from '../../../src/workflow/model/channels.ts';
+import { artifactRoot, downloadedFiles, isUnder } from '../../../src/workflow/model/channels.ts';
 import { Evaluation, stepScope } from '../../../src/workflow/model/dataflow.ts';
 import { buildModel, type WorkflowModel } from '../../../src/workflow/model/index.ts';
 import { solve } from '../../../src/workflow/model/solver.ts';
@@ -131,6 +131,13 @@ describe('artifact paths', () => {
     expect(artifactRoot(['/tmp/app.tar'])).toBe('/tmp');
     expect(artifactRoot(['/tmp/images/'])).toBe('/tmp/images');
     expect(artifactRoot(['/tmp/a/x.tar', '/tmp/b/y.tar'])).toBe('/tmp');
+  });
+
+  it('cover a file when it is the path, below the directory, or matched by the glob', () => {
+    expect(isUnder('/tmp/svc.tar', '/tmp/*.tar')).toBe(true);
+    expect(isUnder('/tmp/a/svc.tar', '/tmp/*.tar')).toBe(false);
+    expect(isUnder('/tmp/a/svc.tar', '/tmp/**/*.tar')).toBe(true);
+    expect(isUnder('${{ github.workspace }}/out/app.tar', 'out')).toBe(true);
   });
 
   it('land under the download path, in a directory of the artifact name when the download names none', () => {
