@@ -72,7 +72,11 @@ export function isUnder(file: string, path: string): boolean {
   const f = normalizePath(file);
   const p = normalizePath(path);
   if (/[*?]/.test(p)) {
-    const pattern = p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\/?/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '.*');
+    const pattern = p
+      .split('**')
+      .map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))
+      .join('.*')
+      .replace(/\.\*\//g, '(.*/)?');
     return new RegExp(`^${pattern}(/.*)?$`).test(f);
   }
   return f === p || p === '.' || f.startsWith(`${p}/`);
