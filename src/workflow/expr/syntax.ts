@@ -57,10 +57,6 @@ export function not(operand: Expr): Expr {
   return { kind: 'not', operand };
 }
 
-export function allOf(items: readonly Expr[]): Expr {
-  return items.reduce(and, TRUE);
-}
-
 export function anyOf(items: readonly Expr[]): Expr {
   return items.reduce(or, FALSE);
 }
@@ -324,40 +320,6 @@ export function callsStatusFunction(expr: Expr): boolean {
     default:
       return false;
   }
-}
-
-/** Every context path an expression reads, in order. */
-export function contextPaths(expr: Expr): string[][] {
-  const found: string[][] = [];
-  const visit = (node: Expr): void => {
-    switch (node.kind) {
-      case 'context':
-        found.push(node.path);
-        break;
-      case 'call':
-        node.args.forEach(visit);
-        break;
-      case 'not':
-        visit(node.operand);
-        break;
-      case 'and':
-      case 'or':
-      case 'compare':
-        visit(node.left);
-        visit(node.right);
-        break;
-      case 'concat':
-        node.parts.forEach(visit);
-        break;
-      case 'derived':
-        visit(node.of);
-        break;
-      default:
-        break;
-    }
-  };
-  visit(expr);
-  return found;
 }
 
 /** Writes an expression back as GitHub expression text (for the conditions migrate writes). */

@@ -43,7 +43,7 @@ export interface Receipt {
   consumer: Job;
   fetch: Fetch;
   /** Where the image is in the consumer's engine: the docker load, the load step, the pull. */
-  acquire: Site | undefined;
+  acquire: ImageLoad | RegistryPull | undefined;
   /** False when the consumer fetches a name no producer sends: linked by what it loads instead. */
   nameMatches: boolean;
   /** Registry only: the consumer runs only when the image was pushed (a deploy, a smoke test of what was published). */

@@ -27,7 +27,7 @@ function pathReports(model: WorkflowModel): RuleReport[] {
   for (const receipt of model.channels.receipts) {
     if (receipt.fetch.kind !== 'download' || !receipt.nameMatches) continue;
     const load = receipt.acquire;
-    const input = load !== undefined && 'input' in load ? (load.input as { value: string; offset: number } | undefined) : undefined;
+    const input = load !== undefined && 'input' in load ? load.input : undefined;
     if (input === undefined || !isLiteral(input.value) || seen.has(load)) continue;
     const download = receipt.fetch.download;
     const files = downloadedFiles(receipt.channel, download);
