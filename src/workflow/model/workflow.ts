@@ -100,7 +100,8 @@ function pairs(map: YAMLMap): Pair<Scalar, Node | null>[] {
 }
 
 function get(map: YAMLMap, key: string): Pair<Scalar, Node | null> | undefined {
-  return pairs(map).find((pair) => String(pair.key.value) === key);
+  for (const pair of map.items) if (isScalar(pair.key) && String(pair.key.value) === key) return pair as Pair<Scalar, Node | null>;
+  return undefined;
 }
 
 function field(file: SourceFile, pair: Pair<Scalar, Node | null> | undefined): Field | undefined {

@@ -127,9 +127,17 @@ function expansions(raw: string, mode: Mode): Expr[] {
   return parts;
 }
 
-/** A shell word as a value. */
+const words = new Map<string, Expr>();
+
+/** A shell word as a value (words repeat across steps and workflows: each is read once). */
 export function wordExpr(word: WordLike): Expr {
-  return concat(expansions(word.raw, 'word'));
+  let expr = words.get(word.raw);
+  if (expr === undefined) {
+    expr = concat(expansions(word.raw, 'word'));
+    if (words.size > 10_000) words.clear();
+    words.set(word.raw, expr);
+  }
+  return expr;
 }
 
 /** Text written without expansion (a quoted heredoc): only `${{ }}` is replaced, by GitHub, before the shell runs. */
