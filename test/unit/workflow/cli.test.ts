@@ -105,6 +105,9 @@ describe('handover migrate', () => {
     expect(run.status).toBe(0);
     expect(run.stderr).toContain('  integration: loads ledger:test from \'build\' instead of logging in and pulling.\n');
     expect(run.stderr).toMatch(/You must pin image-handover\/image-handover\/load@v1 to a commit SHA/);
+    const named = await handover('migrate', 'ci.yml', '--artifact', 'ledger-image');
+    expect(named.stdout).toContain('+          name: ledger-image\n');
+    expect((await handover('migrate', 'ci.yml', '--artifact', '../x')).status).toBe(2);
     await writeFile(join(cwd, 'bake.yml'), fixture('corpus/bake-push.yml'));
     const left = await handover('migrate', 'bake.yml');
     expect(left).toMatchObject({ status: 0, stdout: '' });
