@@ -267,7 +267,10 @@ class Builder {
         const push = channel.push;
         if (push === undefined) continue;
         const viaOutputs = readsJobs.has(channel.producer);
-        const sameRepo = channel.images.some((image) => sameRepository(flow, image, pull.ref));
+        // The pushed repository is this run's image only in a job that runs after the push: a job unrelated to the
+        // build that pulls `:latest` takes an older image (a cache), not this one.
+        const after = transitiveNeeds(flow.workflow, job).has(channel.producer.id);
+        const sameRepo = after && channel.images.some((image) => sameRepository(flow, image, pull.ref));
         // bake pushes what its file names: a job after it pulling from the registry it logged into takes one of those.
         const sameRegistry = channel.images.length === 0 && transitiveNeeds(flow.workflow, job).has(channel.producer.id) && this.loggedInto(channel.producer, render(flow, pull.ref.expr, pull.ref.scope));
         if (!viaOutputs && !sameRepo && !sameRegistry) continue;

@@ -126,6 +126,31 @@ describe('the data flow', () => {
   });
 });
 
+describe('registry channels', () => {
+  it('link a job that runs after the push and names the pushed repository, not one that merely pulls :latest', () => {
+    const m = model(`on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: docker/build-push-action@v6
+        with:
+          push: true
+          tags: ghcr.io/acme/app:\${{ github.sha }},ghcr.io/acme/app:latest
+  warm-cache:
+    runs-on: ubuntu-latest
+    steps:
+      - run: docker pull ghcr.io/acme/app:latest || true
+  after:
+    needs: build
+    runs-on: ubuntu-latest
+    steps:
+      - run: docker run --rm ghcr.io/acme/app:latest --version
+`);
+    expect(m.channels.receipts.map((r) => `${r.channel.kind}:${r.channel.producer.id}->${r.consumer.id}`)).toEqual(['registry:build->after']);
+  });
+});
+
 describe('artifact paths', () => {
   it('are relative to the upload root: a file\'s directory, the directory uploaded, their common ancestor', () => {
     expect(artifactRoot(['/tmp/app.tar'])).toBe('/tmp');
