@@ -5,14 +5,15 @@ import { parseBundleName } from '../../store/bundle-name.ts';
 import { diffLabels, unifiedDiff } from '../../workflow/migrate/diff.ts';
 import { migrateWorkflow } from '../../workflow/migrate/migrate.ts';
 import type { MigrateStyle } from '../../workflow/migrate/plan.ts';
+import { oneOf } from '../../entry/one-of.ts';
+import { stringValue } from '../args.ts';
 import type { Command, ParsedArgs } from '../command.ts';
 
 const STYLES: readonly MigrateStyle[] = ['action', 'steps'];
 
-function readStyle(value: ParsedArgs['values'][string]): MigrateStyle {
-  const style = typeof value === 'string' ? value : 'action';
-  if ((STYLES as readonly string[]).includes(style)) return style as MigrateStyle;
-  throw new UsageError(`Unknown --style '${style}'. Expected one of: ${STYLES.join(', ')}.`, {
+function readStyle(args: ParsedArgs): MigrateStyle {
+  return oneOf(stringValue(args, 'style'), STYLES, '--style', {
+    fallback: 'action',
     hint: "'action' uses the handover export/load actions; 'steps' writes Docker's documented steps with cache reuse.",
   });
 }
@@ -42,7 +43,7 @@ export const migrateCommand: Command = {
         hint: "Run 'handover migrate --help' for usage.",
       });
     }
-    const style = readStyle(args.values['style']);
+    const style = readStyle(args);
     const tag = args.values['tag'];
     const artifact = typeof args.values['artifact'] === 'string' ? parseBundleName(args.values['artifact']) : undefined;
     const path = resolve(io.cwd, file);

@@ -44,5 +44,5 @@ describe('check and migrate on mangled workflows', () => {
       }),
       runs(150),
     );
-  });
+  }, 60_000); // 150 workflows checked and migrated: seconds alone, more on a busy machine
 });
