@@ -35,7 +35,7 @@ export const checkCommand: Command = {
     'Silence a finding with a reason: # handover: ignore[<rule>] <reason>',
     '(on the finding\'s line or alone on the line above).',
     '',
-    'Exit statuses: 0 no findings, 1 findings, 2 usage or workflow parse error.',
+    'Exit statuses: 0 no findings, 1 findings, 2 usage or workflow parse error, 70 internal error (a bug).',
     'Rules are documented in docs/check-and-migrate.md.',
   ].join('\n'),
   async run(args, io) {

@@ -34,7 +34,7 @@ export const migrateCommand: Command = {
     'Comments, blank lines, quoting and key order are kept; untouched jobs are byte-identical.',
     'Running it again changes nothing. Check the result with: handover check FILE',
     '',
-    'Exit statuses: 0 ok (diff printed or file written, or nothing to migrate), 2 usage or parse error.',
+    'Exit statuses: 0 ok (diff printed or file written, or nothing to migrate), 2 usage or parse error, 70 internal error (a bug).',
   ].join('\n'),
   async run(args, io) {
     const [file, ...extra] = args.positionals;
