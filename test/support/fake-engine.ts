@@ -34,6 +34,8 @@ export interface FakeEngineFaults {
   breakLoadAfterBytes?: number;
   /** Called as a save is asked for. */
   onSave?: (references: readonly string[]) => void;
+  /** Fail a request for an image's history (as Podman 4.3 does for history entries without a time). */
+  refuseHistory?: boolean;
 }
 
 /** An engine's call log entry, for tests that check the order of work. */
@@ -97,6 +99,7 @@ export class FakeEngine implements Engine {
   async historySizes(reference: string): Promise<number[]> {
     const image = this.resolve(reference);
     if (image === undefined) throw new ImageNotFoundError(`no image ${reference}`);
+    if (this.faults.refuseHistory === true) throw new EngineRequestError(`The engine answered 500 when asked for the history of '${reference}': runtime error: invalid memory address or nil pointer dereference.`);
     return await Promise.resolve(image.history);
   }
 
