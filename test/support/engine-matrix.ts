@@ -82,3 +82,14 @@ export async function engineGet<T>(dockerHost: string, path: string): Promise<T>
     req.end();
   });
 }
+
+/** The kind's consumer at `index`, or its last when fewer run (HANDOVER_ENGINE_CONSUMERS). */
+export function consumerAt(engines: RunningKind, index: number): string {
+  return engines.consumers[index] ?? engines.consumers.at(-1)!;
+}
+
+/** Every running kind, in ENGINE_KINDS order: for tests that pair kinds (a producer of one, a consumer of another). */
+export function runningKinds(): RunningKind[] {
+  const all = inject('engineKinds');
+  return ENGINE_KINDS.map((kind) => all[kind]).filter((entry): entry is RunningKind => entry.available);
+}
