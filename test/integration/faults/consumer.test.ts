@@ -148,9 +148,9 @@ describe('the consumer interrupted while the engine works', () => {
   });
 });
 
-describe('every consumer of every kind loading from one store at once', () => {
-  it('each into its own engine, all verified, the same image everywhere', async () => {
-    const consumers = runningKinds().flatMap((kindEngines) => kindEngines.consumers.map((host) => ({ kindEngines, host })));
+describe('consumers of every kind loading from one store at once', () => {
+  it('two of each kind, each into its own engine, all verified, the same image everywhere', async () => {
+    const consumers = runningKinds().flatMap((kindEngines) => kindEngines.consumers.slice(0, 2).map((host) => ({ kindEngines, host })));
     const { stdout } = await cli(['inspect', '--name', 'previous', '--store', store, '--json']);
     const inspected = json<{ bundleDigest: string; images: Array<{ imageId: string }> }>({ status: 0, stdout, stderr: '' });
     const loads = consumers.map(({ host }) => startCli(['load', '--name', 'previous', '--store', store, '--expect', inspected.bundleDigest, '--require-tag', 'charon:local', '--json'], { DOCKER_HOST: host }));
