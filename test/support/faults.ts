@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { createZstdCompress } from 'node:zlib';
 import { writeTar } from '../../src/archive/tar/tar-writer.ts';
 import type { CliResult } from './cli.ts';
-import { buildImage, docker } from './docker.ts';
+import { buildImage, docker, imageId } from './docker.ts';
 import { sharedTestImages } from './images.ts';
 
 const exec = promisify(execFile);
@@ -407,6 +407,13 @@ RUN head -c ${third} /dev/urandom > /big.3
 CMD ["/bin/sh", "-c", "ls /big.1 /big.2 /big.3"]
 `);
   return tag;
+}
+
+/** buildBigImage's image, built once per engine: files that only read it share it. */
+export async function sharedBigImage(dockerHost: string, megabytes = 120): Promise<string> {
+  const tag = `handover-faults/big-${megabytes}:1`;
+  if ((await imageId(dockerHost, tag)) !== undefined) return tag;
+  return await buildBigImage(dockerHost, megabytes, tag);
 }
 
 /** What an engine holds: every image id with its tags, sorted; equal before and after a failed load. */

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { cli, json } from '../../support/cli.ts';
-import { buildImage, docker, imageId, runContainer } from '../../support/docker.ts';
+import { docker, imageId, runContainer } from '../../support/docker.ts';
 import { consumerAt, forEachEngineKind } from '../../support/engine-matrix.ts';
-import { CountingRelay, clearImages, errorOf, startCli, waitFor } from '../../support/faults.ts';
+import { CountingRelay, clearImages, errorOf, imagesOn, sharedBigImage, startCli, waitFor } from '../../support/faults.ts';
 import { expectSameImage } from '../../support/identity.ts';
 import { sharedTestImages } from '../../support/images.ts';
 
@@ -31,7 +31,7 @@ forEachEngineKind((kind, engines) => {
   const producer = { DOCKER_HOST: engines.producer };
   const host = consumerAt(engines, 1);
   const consumer = { DOCKER_HOST: host };
-  const big = 'handover-faults/recovery:1';
+  let big: string;
   let work: string;
   let store: string;
   let digest: string;
@@ -43,12 +43,8 @@ forEachEngineKind((kind, engines) => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), `handover-recovery-${kind}-`));
     const images = await sharedTestImages(engines.producer);
-    // Two incompressible 40 MiB layers on the shared base: the biggest is damaged, SIGINT comes 40 MiB in.
-    await buildImage(engines.producer, big, `FROM ${images.base}
-RUN head -c ${40 * MiB} /dev/urandom > /big.1
-RUN head -c ${40 * MiB} /dev/urandom > /big.2
-CMD ["/bin/sh", "-c", "wc -c < /big.1; wc -c < /big.2"]
-`);
+    // Three incompressible 40 MiB layers on the shared base: the biggest is damaged, SIGINT comes 40 MiB in.
+    big = await sharedBigImage(engines.producer, 120);
     store = join(work, 'store');
     const exported = await cli(['export', big, '--tag', 'charon:local', '--name', 'docker-image', '--store', store, '--json'], producer);
     expect(exported.status, exported.stderr + exported.stdout).toBe(0);
@@ -69,10 +65,9 @@ CMD ["/bin/sh", "-c", "wc -c < /big.1; wc -c < /big.2"]
     if (work !== undefined) await rm(work, { recursive: true, force: true });
   });
 
-  /** What the engine holds: every image id with its tags, and the partial images of a load. */
+  /** What the engine holds: every image id with its tags (a partial image of a load among them). */
   async function engineState(): Promise<string[]> {
-    const lines = await docker(host, 'image', 'ls', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}');
-    return lines.split('\n').filter((line) => line !== '').sort();
+    return await imagesOn(host);
   }
 
   /** A private copy of the store (hard links broken) whose biggest layer a test damages. */
@@ -99,7 +94,7 @@ CMD ["/bin/sh", "-c", "wc -c < /big.1; wc -c < /big.2"]
       exportedConfigDigest: configDigest,
       loadedId,
     });
-    expect(await runContainer(host, 'charon:local')).toBe(`${40 * MiB}\n${40 * MiB}\n`);
+    expect(await runContainer(host, 'charon:local')).toBe('/big.1\n/big.2\n/big.3\n');
     // Back to the state before: charon:local on the seed image, the big image gone (so its layers stream again).
     await docker(host, 'tag', previous, 'charon:local');
     await docker(host, 'image', 'rm', loadedId);
