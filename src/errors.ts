@@ -113,6 +113,8 @@ export class UnsupportedMediaTypeError extends errorClass('MEDIA_TYPE_UNSUPPORTE
 export class StoreIOError extends errorClass('STORE_IO', ExitStatus.store) {}
 export class StoreFullError extends errorClass('STORE_FULL', ExitStatus.store) {}
 export class ArtifactServiceError extends errorClass('ARTIFACT_SERVICE', ExitStatus.store) {}
+/** GitHub refused a new artifact: the account's artifact storage quota is used up. */
+export class ArtifactQuotaError extends errorClass('ARTIFACT_QUOTA_EXCEEDED', ExitStatus.store) {}
 
 // --- interrupted (130) -----------------------------------------------------
 export class InterruptedError extends errorClass('INTERRUPTED', ExitStatus.interrupted) {}

@@ -16,7 +16,8 @@ export interface ExportInputs {
   tag: string;
   name: string;
   'retention-days': number;
-  compression: Compression;
+  /** Undefined: plain layers get zstd and compressed ones stay as built. */
+  compression: Compression | undefined;
   store: string;
 }
 
@@ -45,10 +46,11 @@ function parseRetentionDays(value: string): number {
   });
 }
 
-function parseCompression(value: string): Compression {
+function parseCompression(value: string): Compression | undefined {
+  if (value.trim() === '') return undefined;
   return oneOf(value, COMPRESSIONS, 'the compression input', {
     fallback: Defaults.compression,
-    hint: 'Leave it unset for zstd, the fastest at a size close to gzip.',
+    hint: 'Leave it empty: plain layers get zstd and compressed ones stay as built. Set it to re-encode every layer.',
   });
 }
 

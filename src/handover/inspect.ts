@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { Annotation } from '../bundle/annotations.ts';
+import { platformName } from '../bundle/platform.ts';
 import { Defaults } from '../defaults.ts';
 import { parseDigest, type Digest } from '../digest/digest.ts';
 import { HashingStream } from '../digest/hashing-stream.ts';
@@ -26,8 +27,11 @@ export interface InspectResult {
     tags: string[];
     imageId: Digest;
     sourceId: string | undefined;
+    /** The platform's manifest. */
     manifestDigest: Digest;
-    platform: string | undefined;
+    /** The image index the image is a platform of (its id on containerd's store), if it is one. */
+    indexDigest: Digest | undefined;
+    platform: string;
     layers: InspectedLayer[];
     storedBytes: number;
     uncompressedBytes: number | undefined;
@@ -69,10 +73,11 @@ export async function inspectBundle(options: { store: Store; name?: string | und
           tags: image.entry.tags,
           imageId: image.configDigest,
           sourceId: image.entry.sourceId,
-          manifestDigest: image.entry.manifest.digest,
-          platform: image.parsedConfig.os === undefined ? undefined : `${image.parsedConfig.os}/${image.parsedConfig.architecture ?? '?'}`,
+          manifestDigest: image.manifestDescriptor.digest,
+          indexDigest: image.index?.descriptor.digest,
+          platform: platformName(image.platform),
           layers,
-          storedBytes: layers.reduce((sum, l) => sum + l.size, 0) + image.config.length + image.entry.manifest.size,
+          storedBytes: layers.reduce((sum, l) => sum + l.size, 0) + image.config.length + image.manifestDescriptor.size,
           uncompressedBytes: sizes.every((s) => s !== undefined) ? sizes.reduce((a, b) => a + b, 0) : undefined,
         };
       }),

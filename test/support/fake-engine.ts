@@ -48,9 +48,11 @@ export class FakeEngine implements Engine {
   readonly tags = new Map<string, string>();
   readonly calls: EngineCall[] = [];
   faults: FakeEngineFaults = {};
+  /** The Engine API version it claims to speak. */
+  apiVersion = '1.41';
 
   async version(): Promise<EngineVersion> {
-    return await Promise.resolve({ product: 'docker', version: '20.10.24-fake', apiVersion: '1.41', minApiVersion: '1.12', os: 'linux', arch: 'amd64' });
+    return await Promise.resolve({ product: 'docker', version: '20.10.24-fake', apiVersion: this.apiVersion, minApiVersion: '1.12', os: 'linux', arch: 'amd64' });
   }
 
   /** Adds an image of these layers (tar bytes), tagged; returns its id. */

@@ -14,10 +14,18 @@ import { phaseLines, table } from '../output/format.ts';
 import { writeJson } from '../output/json.ts';
 import { ProgressDisplay } from '../output/progress-display.ts';
 
+/** How the layers went in: what a user must know to predict the consumer's image id. */
+function layerNote(result: ExportResult): string {
+  if (result.transcoded) return `every layer re-encoded to ${result.compression}: manifest digests are new`;
+  const kept = result.images.filter((image) => image.keptAsBuilt).length;
+  if (kept === result.images.length) return 'layers as built: the producer\'s manifests kept';
+  return kept === 0 ? `plain layers compressed with ${result.compression}` : `plain layers compressed with ${result.compression}, ${kept} image(s) kept as built`;
+}
+
 function summary(result: ExportResult): string {
   const rows = [['IMAGE', 'ID', 'LAYERS', 'SIZE', 'STORED']];
   for (const image of result.images) {
-    rows.push([image.tags.join(', ') || '<untagged>', image.imageId.slice(0, 19), String(image.layers), formatBytes(image.uncompressedBytes), formatBytes(image.storedBytes)]);
+    rows.push([`${image.tags.join(', ') || '<untagged>'}${image.platforms.length > 1 ? ` (${image.platforms.join(', ')})` : ''}`, image.imageId.slice(0, 19), String(image.layers), formatBytes(image.uncompressedBytes), formatBytes(image.storedBytes)]);
   }
   return [
     `Exported bundle '${result.name}' to ${result.store.location}`,
@@ -25,7 +33,7 @@ function summary(result: ExportResult): string {
     table(rows),
     '',
     `bundle digest: ${result.bundleDigest}`,
-    `stored ${formatBytes(result.bytes.stored)} (${result.compression}), wrote ${formatBytes(result.bytes.written)} new, read ${formatBytes(result.bytes.read)}`,
+    `stored ${formatBytes(result.bytes.stored)} (${layerNote(result)}), wrote ${formatBytes(result.bytes.written)} new, read ${formatBytes(result.bytes.read)}`,
     `time: ${formatDuration(result.timings.totalMs)} (${phaseLines(result.timings.phases)})`,
     '',
     `Consumers pin it with: handover load --name ${result.name} --expect ${result.bundleDigest}`,
@@ -42,7 +50,7 @@ export const exportCommand: Command = {
     archive: { type: 'string', short: 'a', valueName: 'FILE', description: 'Read an archive from docker save or buildx (type=docker|oci,dest=) instead of the engine.' },
     name: nameOption,
     store: storeOption,
-    compression: { type: 'string', short: 'c', valueName: 'ALG', description: 'Layer compression: zstd (default), gzip or none.' },
+    compression: { type: 'string', short: 'c', valueName: 'ALG', description: 'Re-encode every layer: zstd, gzip or none (changes the manifest digest). Default: plain layers get zstd, compressed ones stay as built.' },
     json: jsonOption,
     quiet: quietOption,
   },
@@ -64,9 +72,10 @@ HANDOVER_ZSTD=builtin compresses in process instead of with the zstd command.`,
   async run(args, io: CommandIO) {
     const json = flag(args, 'json');
     const settings = readSettings(io.env);
-    const compression = oneOf(stringValue(args, 'compression'), COMPRESSIONS, '--compression', {
+    const asked = stringValue(args, 'compression');
+    const compression = asked === undefined ? undefined : oneOf(asked, COMPRESSIONS, '--compression', {
       fallback: Defaults.compression,
-      hint: 'zstd (the default) is fastest; gzip suits consumers with older tools.',
+      hint: 'zstd is fastest; gzip suits engines that do not take zstd layers (Docker before 25).',
     });
     const source = exportSource(args, io, settings.engine);
     const progress = json || flag(args, 'quiet') ? undefined : new ProgressDisplay(io.stderr);

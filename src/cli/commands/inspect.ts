@@ -16,11 +16,12 @@ function describe(result: InspectResult): string {
   ];
   for (const [key, value] of Object.entries(result.producer)) lines.push(`  ${key}: ${value}`);
   for (const image of result.images) {
-    lines.push('', `image ${image.tags.join(', ') || '<untagged>'}`, `  id:       ${image.imageId}`, `  manifest: ${image.manifestDigest}`);
-    if (image.platform !== undefined) lines.push(`  platform: ${image.platform}`);
+    lines.push('', `image ${image.tags.join(', ') || '<untagged>'} (${image.platform})`, `  config:   ${image.imageId}   (the image id on an engine's own store and on Podman)`);
+    if (image.indexDigest !== undefined) lines.push(`  index:    ${image.indexDigest}   (the image id on containerd's store)`, `  manifest: ${image.manifestDigest}`);
+    else lines.push(`  manifest: ${image.manifestDigest}   (the image id on containerd's store)`);
     const rows = [['  #', 'DIGEST', 'STORED', 'UNCOMPRESSED', 'TYPE']];
     image.layers.forEach((layer, i) =>
-      rows.push([`  ${i + 1}`, layer.digest.slice(0, 19), formatBytes(layer.size), layer.uncompressedSize === undefined ? '-' : formatBytes(layer.uncompressedSize), layer.mediaType.replace('application/vnd.oci.image.layer.v1.', '')]),
+      rows.push([`  ${i + 1}`, layer.digest.slice(0, 19), formatBytes(layer.size), layer.uncompressedSize === undefined ? '-' : formatBytes(layer.uncompressedSize), layer.mediaType.replace('application/vnd.oci.image.layer.v1.', '').replace('application/vnd.docker.image.rootfs.diff.', 'docker ')]),
     );
     lines.push(table(rows));
     lines.push(`  stored ${formatBytes(image.storedBytes)}${image.uncompressedBytes === undefined ? '' : ` of ${formatBytes(image.uncompressedBytes)} uncompressed`}`);

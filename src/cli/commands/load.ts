@@ -1,3 +1,4 @@
+import { parsePlatform } from '../../bundle/platform.ts';
 import { DockerEngine } from '../../engine/docker-engine.ts';
 import { readSettings } from '../../entry/settings.ts';
 import { loadBundle, type LoadResult } from '../../handover/load/load.ts';
@@ -31,12 +32,13 @@ function summary(result: LoadResult): string {
 export const loadCommand: Command = {
   name: 'load',
   summary: 'Load a bundle into the Docker Engine and verify the engine holds exactly the exported images.',
-  usage: 'load [--name NAME] [--store DIR] [--expect DIGEST] [--require-tag REF]...',
+  usage: 'load [--name NAME] [--store DIR] [--expect DIGEST] [--require-tag REF]... [--platform OS/ARCH]',
   options: {
     name: nameOption,
     store: storeOption,
     expect: { type: 'string', short: 'e', valueName: 'DIGEST', description: 'Refuse any bundle but this one (the digest export printed).' },
     'require-tag': { type: 'string', multiple: true, valueName: 'REF', description: 'Fail unless the bundle carries this tag (repeatable).' },
+    platform: { type: 'string', valueName: 'OS/ARCH', description: "The platform to load from a multi-platform image, e.g. linux/arm64 (default: the engine's)." },
     json: jsonOption,
     quiet: quietOption,
   },
@@ -48,13 +50,23 @@ Every blob is hashed as it streams. Images are loaded untagged, checked on
 the engine (image id and layers), and only then tagged: a failed or
 interrupted load leaves each tag absent or on its previous image.
 
-Layers stream in several loads, overlapped, so the engine applies one while
-the next arrives; HANDOVER_LOAD_STEP_BYTES sets how many layer bytes one load
-carries at least (default 33554432; 1 gives every layer a load of its own).`,
+How the bundle goes in depends on the engine:
+  containerd's image store   one OCI layout, layers as built: the image keeps
+                             the producer's id (its index or manifest digest)
+  Podman                     the same, with Docker's manifest.json: config digest
+  Docker's own store         docker save's layout in overlapped loads, so the
+                             engine applies one layer while the next arrives;
+                             layers it already holds are not sent
+HANDOVER_LOAD_STEP_BYTES sets how many layer bytes one overlapped load carries
+(default 33554432; 1 gives every layer a load of its own).
+
+A multi-platform image loads the engine's platform, or --platform's; a bundle
+without it fails with PLATFORM_NOT_FOUND and the platforms it has.`,
   async run(args, io: CommandIO) {
     rejectPositionals(args, 'load', 'Name the bundle with --name NAME.');
     const json = flag(args, 'json');
     const settings = readSettings(io.env);
+    const platform = stringValue(args, 'platform');
     const progress = json || flag(args, 'quiet') ? undefined : new ProgressDisplay(io.stderr);
     const result = await loadBundle({
       store: openStore(args, io, settings),
@@ -65,7 +77,9 @@ carries at least (default 33554432; 1 gives every layer a load of its own).`,
       signal: io.signal,
       onProgress: progress?.listener,
       stepBytes: settings.loadStepBytes,
+      classicLoad: settings.classicLoad,
       zstd: settings.zstd,
+      platform: platform === undefined ? undefined : parsePlatform(platform),
     });
     progress?.done();
     if (json) writeJson(io, result);

@@ -2,6 +2,7 @@ import type { ArchiveImage } from '../../archive/image-archive.ts';
 import type { Compression } from '../../bundle/media-types.ts';
 import type { ZstdCodec } from '../../compression/codecs.ts';
 import { Defaults } from '../../defaults.ts';
+import { requireApi } from '../../engine/api-version.ts';
 import type { Digest } from '../../digest/digest.ts';
 import type { Engine, ImageInfo } from '../../engine/engine.ts';
 import { UsageError } from '../../errors.ts';
@@ -27,6 +28,12 @@ export interface ExportOptions {
   name?: string | undefined;
   /** The tag consumers get (one image only); otherwise images keep their tags. */
   tag?: string | undefined;
+  /**
+   * Layer compression. Unset: plain layers are compressed with zstd and
+   * compressed ones kept as they came, so the producer's manifest (and its
+   * image id on containerd's store) survives. Set: every layer is re-encoded
+   * to it, which changes the manifest digest.
+   */
   compression?: Compression | undefined;
   /** Producer facts to record (see producerAnnotations). */
   producer?: Record<string, string> | undefined;
@@ -45,7 +52,10 @@ export interface ExportResult {
   store: { kind: string; location: string };
   details: Record<string, unknown>;
   images: ExportedImage[];
+  /** What plain layers were compressed with. */
   compression: Compression;
+  /** True when every layer was re-encoded to `compression` (asked for): manifest digests are handover's, not the producer's. */
+  transcoded: boolean;
   bytes: {
     /** Bytes read from the engine or the archive. */
     read: number;
@@ -108,16 +118,19 @@ function writtenLayerBytes(images: readonly ArchiveImage[]): number {
 export async function exportImages(options: ExportOptions): Promise<ExportResult> {
   const { name, references, tag } = validate(options);
   const compression = options.compression ?? Defaults.compression;
+  const policy = { compression, transcode: options.compression !== undefined };
   const { signal, onProgress } = options;
   const clock = new PhaseClock();
   let infos: ImageInfo[] = [];
   if ('engine' in options.source) {
     clock.start('inspect');
-    infos = await inspectSources(options.source.engine, references);
+    const { engine } = options.source;
+    requireApi(await engine.version(), engine.endpoint);
+    infos = await inspectSources(engine, references);
   }
   const writer = await options.store.createBundle(name);
   try {
-    const sink = layerSink(writer, compression, options.zstd ?? 'command', signal);
+    const sink = layerSink(writer, policy, options.zstd ?? 'command', signal);
     const read: ImagesRead =
       'engine' in options.source
         ? await readEngineImages(options.source.engine, references, infos, { sink, clock, signal, onProgress, headStartBytes: options.headStartBytes ?? Defaults.headStartBytes })
@@ -137,6 +150,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       details: published.details,
       images: bundle.images,
       compression,
+      transcoded: policy.transcode,
       bytes: { read: read.bytesRead, stored: bundle.storedBytes, written },
       timings: clock.result(),
     };

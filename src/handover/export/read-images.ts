@@ -4,10 +4,10 @@ import { Readable } from 'node:stream';
 import { readImageArchive, type ImageArchive, type LayerBlob, type LayerSink } from '../../archive/image-archive.ts';
 import { layerMediaType, type Compression } from '../../bundle/media-types.ts';
 import { compressToFile } from '../../compression/compress-to-file.ts';
-import type { ZstdCodec } from '../../compression/codecs.ts';
+import { decompressor, type ZstdCodec } from '../../compression/codecs.ts';
 import type { Engine, ImageInfo } from '../../engine/engine.ts';
 import { FileNotFoundError, ImageNotFoundError, MalformedArchiveError, describeCause } from '../../errors.ts';
-import { ownedChunks } from '../../io/borrowed-chunks.ts';
+import { lend, ownedChunks, type BorrowedChunks } from '../../io/borrowed-chunks.ts';
 import { countBytes } from '../../io/byte-counter.ts';
 import { spentBufferCollector } from '../../io/spent-buffers.ts';
 import type { BundleWriter } from '../../store/store.ts';
@@ -42,30 +42,49 @@ export async function openArchive(path: string): Promise<{ stream: Readable; siz
   return { stream: createReadStream(path, { highWaterMark: 1024 * 1024 }), size: stats.size };
 }
 
-/** Stores each layer as it streams out of the archive, compressing plain tars. */
-export function layerSink(writer: BundleWriter, compression: Compression, codec: ZstdCodec, signal: AbortSignal | undefined): LayerSink {
-  return async (body, kind, knownDigest) => {
+/**
+ * How layers go into the bundle: plain tars compressed with `compression`
+ * and compressed ones kept as they came ('as-built'), or every layer
+ * re-encoded to `compression` ('transcode': it changes the manifest digest).
+ */
+export type LayerPolicy = { compression: Compression; transcode: boolean };
+
+/** A compressed layer decompressed as it streams, for transcoding. */
+function decompressed(body: BorrowedChunks, kind: Exclude<Compression, 'none'>): BorrowedChunks {
+  const plain = Readable.from(ownedChunks(body)).compose(decompressor(kind)) as Readable;
+  return (async function* () {
+    for await (const chunk of plain) yield lend(chunk as Buffer);
+  })();
+}
+
+/** Stores each layer as it streams out of the archive, compressing plain tars (see LayerPolicy). */
+export function layerSink(writer: BundleWriter, policy: LayerPolicy, codec: ZstdCodec, signal: AbortSignal | undefined): LayerSink {
+  const { compression } = policy;
+  return async (stored, storedKind, knownDigest) => {
+    const transcode = policy.transcode && storedKind !== 'tar' && storedKind !== compression;
+    const body = transcode ? decompressed(stored, storedKind) : stored;
+    const kind = transcode ? 'tar' : storedKind;
     if (kind !== 'tar' || compression === 'none') {
       const source = Readable.from(ownedChunks(body), { objectMode: false });
-      const stored = await writer.writeBlob(source, signal === undefined ? {} : { signal });
-      if (knownDigest !== undefined && stored.digest !== knownDigest) {
-        throw new MalformedArchiveError(`Archive blob ${knownDigest} does not match its digest (its content hashes to ${stored.digest}).`, {
+      const blob = await writer.writeBlob(source, signal === undefined ? {} : { signal });
+      if (knownDigest !== undefined && !transcode && blob.digest !== knownDigest) {
+        throw new MalformedArchiveError(`Archive blob ${knownDigest} does not match its digest (its content hashes to ${blob.digest}).`, {
           hint: 'The archive is corrupt; write it again.',
         });
       }
       const mediaType = kind === 'tar' ? layerMediaType('none') : layerMediaType(kind);
-      return { ...stored, mediaType, uncompressedSize: kind === 'tar' ? stored.size : undefined };
+      return { ...blob, mediaType, uncompressedSize: kind === 'tar' ? blob.size : undefined };
     }
     let uncompressedSize = 0;
     let consumed = (): void => undefined;
     const bodyDone = new Promise<void>((resolve) => (consumed = resolve));
-    const stored = writer.writeBlobWith(async (path) => {
+    const written = writer.writeBlobWith(async (path) => {
       uncompressedSize = await compressToFile(body, path, compression, { codec, signal });
       consumed();
     });
     // The store hashes the file it wrote while the next layer streams.
-    await Promise.race([bodyDone, stored]);
-    const pending = stored.then((blob): LayerBlob => ({ ...blob, mediaType: layerMediaType(compression), uncompressedSize }));
+    await Promise.race([bodyDone, written]);
+    const pending = written.then((blob): LayerBlob => ({ ...blob, mediaType: layerMediaType(compression), uncompressedSize }));
     return { pending };
   };
 }

@@ -7,6 +7,7 @@ import { recordedUncompressedSize, type ResolvedImage } from '../bundle-reader.t
 import { chainIds } from '../../bundle/chain-ids.ts';
 import { partialConfig } from './partial-image.ts';
 import { verifiedLayer, type LayerReading } from './verified-layer.ts';
+import { UnsupportedMediaTypeError } from '../../errors.ts';
 
 /**
  * One docker load: the files of docker save's layout (configs, plain layer
@@ -17,7 +18,8 @@ import { verifiedLayer, type LayerReading } from './verified-layer.ts';
  */
 export interface LoadStep {
   files: TarFile[];
-  manifest: Buffer;
+  /** The files that make the engine register the load (manifest.json): sent last, once the files are verified and the load before has finished. */
+  closing: TarFile[];
   /** The id of the labelled partial image this step leaves behind, if it is one. */
   partialImageId: Digest | undefined;
 }
@@ -36,12 +38,20 @@ function layerFile(source: BundleSource, layer: Descriptor, path: string, label:
   const compression = layerCompression(layer.mediaType) ?? 'none';
   const uncompressedSize = compression === 'none' ? layer.size : recordedUncompressedSize(layer);
   // A layer kept as the source engine compressed it, with no recorded size,
-  // goes over compressed (engines decompress what they store).
+  // goes over compressed (engines decompress what they store) — but an
+  // engine that cannot read zstd needs its size before a byte is sent.
+  if (compression === 'zstd' && uncompressedSize === undefined && !read.engineReadsZstd) {
+    throw new UnsupportedMediaTypeError(`${label} is stored as zstd (${layer.mediaType}) as the producer built it, and this engine does not read zstd layers.`, {
+      hint: 'Export it again with --compression gzip (the compression input of the export action), or load it on Docker 25 or later, or Podman.',
+      details: { mediaType: layer.mediaType },
+    });
+  }
   return { name: path, size: uncompressedSize ?? layer.size, content: () => verifiedLayer(source, layer, uncompressedSize, label, read) };
 }
 
-function manifestOf(entries: Array<{ Config: string; Layers: string[] }>): Buffer {
-  return Buffer.from(JSON.stringify(entries.map((entry) => ({ ...entry, RepoTags: null }))));
+function manifestOf(entries: Array<{ Config: string; Layers: string[] }>): TarFile[] {
+  const bytes = Buffer.from(JSON.stringify(entries.map((entry) => ({ ...entry, RepoTags: null }))));
+  return [{ name: 'manifest.json', size: bytes.length, content: () => [bytes] }];
 }
 
 /**
@@ -98,7 +108,7 @@ export function planLoad(
       const configPath = `config/${digestHex(partial.digest)}.json`;
       steps.push({
         files: withStandIns([{ name: configPath, size: partial.bytes.length, content: () => [partial.bytes] }, ...pending], paths.slice(0, i + 1)),
-        manifest: manifestOf([{ Config: configPath, Layers: paths.slice(0, i + 1) }]),
+        closing: manifestOf([{ Config: configPath, Layers: paths.slice(0, i + 1) }]),
         partialImageId: partial.digest,
       });
       pending = [];
@@ -107,7 +117,7 @@ export function planLoad(
     const configPath = `config/${digestHex(image.configDigest)}.json`;
     const config: TarFile = { name: configPath, size: image.config.length, content: () => [image.config] };
     if (stepBytes !== undefined) {
-      steps.push({ files: withStandIns([config, ...pending], paths), manifest: manifestOf([{ Config: configPath, Layers: paths }]), partialImageId: undefined });
+      steps.push({ files: withStandIns([config, ...pending], paths), closing: manifestOf([{ Config: configPath, Layers: paths }]), partialImageId: undefined });
       continue;
     }
     if (!single.some((f) => f.name === configPath)) single.push(config);
@@ -115,6 +125,6 @@ export function planLoad(
     withStandIns(single, paths);
     singleEntries.push({ Config: configPath, Layers: paths });
   }
-  if (stepBytes === undefined) steps.push({ files: single, manifest: manifestOf(singleEntries), partialImageId: undefined });
+  if (stepBytes === undefined) steps.push({ files: single, closing: manifestOf(singleEntries), partialImageId: undefined });
   return { steps, totalBytes, skippedLayers: skipped.size, skippedBytes };
 }

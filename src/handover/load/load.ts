@@ -1,9 +1,14 @@
 import type { Platform } from '../../bundle/model.ts';
 import type { ZstdCodec } from '../../compression/codecs.ts';
 import { Defaults } from '../../defaults.ts';
+import { requireApi } from '../../engine/api-version.ts';
 import { parseDigest, type Digest } from '../../digest/digest.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { VerificationError } from '../../errors.ts';
+import { chooseLoadStrategy, type ClassicLoad, type LoadStrategy } from './load-strategy.ts';
+import { planOciLayoutLoad } from './oci-layout-load.ts';
+import type { LayerReading } from './verified-layer.ts';
+import { verifyImage } from './verify-image.ts';
 import { familiarRepository, familiarTag, parseTagReference } from '../../ref/reference.ts';
 import { parseBundleName } from '../../store/bundle-name.ts';
 import type { Store } from '../../store/store.ts';
@@ -34,6 +39,8 @@ export interface LoadOptions {
   zstd?: ZstdCodec | undefined;
   /** The platform to load from a multi-platform image (default: the engine's). */
   platform?: Platform | undefined;
+  /** How Docker 25+ on its own layer store takes the bundle (see load-strategy.ts); default 'steps'. */
+  classicLoad?: ClassicLoad | undefined;
 }
 
 export interface LoadedImage {
@@ -53,6 +60,8 @@ export interface LoadResult {
   bytes: { read: number; loaded: number; skipped: number };
   /** Layers the engine already held: neither read nor sent. */
   skippedLayers: number;
+  /** How the bundle went in: docker save's layout in overlapped steps, or one OCI layout (see load-strategy.ts). */
+  strategy: LoadStrategy['kind'];
   timings: { phases: PhaseTimings; totalMs: number };
   verified: true;
 }
@@ -70,36 +79,12 @@ function requiredTags(tags: readonly string[] | undefined, images: ResolvedImage
   }
 }
 
-/** Image ids the engine reports in its load output ("Loaded image ID: sha256:…"). */
-export function loadedImageIds(lines: readonly string[]): string[] {
-  return lines.flatMap((line) => /^Loaded image ID: (sha256:[0-9a-f]{64})$/.exec(line.trim())?.[1] ?? []);
-}
-
-/**
- * Checks the engine holds exactly the recorded image, with the recorded
- * layers. Classic engines name it by its config digest; containerd-backed
- * engines (Docker 29) by a manifest digest of their own, which they report in
- * the load output, so those ids are checked by their layers.
- */
-async function verifyImage(engine: Engine, image: ResolvedImage, reported: readonly string[]): Promise<string> {
-  const expected = image.parsedConfig.diffIds.join(',');
-  const candidates = [image.configDigest, ...reported.filter((id) => id !== image.configDigest)];
-  let found: { id: string; diffIds: string[] } | undefined;
-  for (const candidate of candidates) {
-    const info = await engine.inspectImage(candidate);
-    if (info === undefined) continue;
-    found ??= info;
-    if (info.diffIds.join(',') === expected) return info.id;
-  }
-  if (found === undefined) {
-    throw new VerificationError(`After the load, the engine at ${engine.endpoint} does not hold image ${image.configDigest}.`, {
-      hint: 'The engine accepted the archive but did not register the image; check its log. No tag was changed.',
-    });
-  }
-  throw new VerificationError(`The engine holds image ${found.id} with other layers than the bundle records.`, {
-    hint: 'No tag was changed. Remove the image (docker image rm) and load again.',
-    details: { expected: image.parsedConfig.diffIds, actual: found.diffIds },
-  });
+/** What went into the engine, and the id each image must now have there. */
+interface LayersMoved {
+  ids: Map<ResolvedImage, Digest>;
+  totalBytes: number;
+  skippedLayers: number;
+  skippedBytes: number;
 }
 
 /**
@@ -115,6 +100,7 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
   const { engine } = options;
   clock.start('engine check');
   const version = await engine.version();
+  requireApi(version, engine.endpoint);
   const platform = options.platform ?? { os: version.os, architecture: version.arch };
   clock.start('store read');
   const source = await options.store.openBundle(name);
@@ -124,28 +110,43 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
     const bundle = await resolveBundle(source, expect, { platform, asked: options.platform !== undefined });
     requiredTags(options.requireTags, bundle.images, name);
 
-    clock.start('engine layers');
-    const classic = !(await engine.usesContainerdStore());
-    const present = classic ? await chainsOnEngine(engine) : new Set<string>();
-    clock.start('stream');
+    const strategy = chooseLoadStrategy(version, await engine.usesContainerdStore(), options.classicLoad);
     let read = 0;
     const spent = spentBufferCollector();
-    // A classic engine skips layers it holds, so it can take a layer (or a few small ones) per load, overlapped.
-    const onBytes = (n: number): void => {
-      read += n;
-      spent(n);
-      options.onProgress?.({ phase: 'load', bytes: read, total: plan.totalBytes });
+    let total = 0;
+    const reading: LayerReading = {
+      zstd: options.zstd ?? 'command',
+      engineReadsZstd: strategy.kind === 'oci-layout' || strategy.engineReadsZstd,
+      onBytes: (n) => {
+        read += n;
+        spent(n);
+        options.onProgress?.({ phase: 'load', bytes: read, total });
+      },
     };
-    const plan = planLoad(source, bundle.images, present, classic ? (options.stepBytes ?? Defaults.loadStepBytes) : undefined, { zstd: options.zstd ?? 'command', onBytes });
-    partials = plan.steps.flatMap((step) => step.partialImageId ?? []);
-    const reported = loadedImageIds(await runLoads(engine, plan.steps, options.signal, () => clock.start('engine load')));
+    let moved: LayersMoved;
+    if (strategy.kind === 'steps') {
+      clock.start('engine layers');
+      const present = await chainsOnEngine(engine);
+      clock.start('stream');
+      const plan = planLoad(source, bundle.images, present, options.stepBytes ?? Defaults.loadStepBytes, reading);
+      total = plan.totalBytes;
+      partials = plan.steps.flatMap((step) => step.partialImageId ?? []);
+      await runLoads(engine, plan.steps, options.signal, () => clock.start('engine load'));
+      moved = { ids: new Map(bundle.images.map((image) => [image, image.configDigest])), totalBytes: plan.totalBytes, skippedLayers: plan.skippedLayers, skippedBytes: plan.skippedBytes };
+    } else {
+      clock.start('stream');
+      const plan = planOciLayoutLoad(source, bundle.images, { dockerManifest: strategy.dockerManifest, read: reading });
+      total = plan.totalBytes;
+      await runLoads(engine, [{ files: plan.files, closing: plan.closing, partialImageId: undefined }], options.signal, () => clock.start('engine load'));
+      moved = { ids: plan.ids, totalBytes: plan.totalBytes, skippedLayers: 0, skippedBytes: 0 };
+    }
 
     // A signal that came while the engine worked must not be followed by tagging.
     options.signal?.throwIfAborted();
     clock.start('verify');
     const loaded: LoadedImage[] = [];
     for (const image of bundle.images) {
-      const id = await verifyImage(engine, image, reported);
+      const id = await verifyImage(engine, image, moved.ids.get(image)!);
       const previous: Record<string, string | null> = {};
       for (const tag of image.entry.tags) {
         const ref = parseTagReference(tag);
@@ -166,8 +167,9 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
       bundleDigest: bundle.index.digest,
       store: { kind: options.store.kind, location: options.store.location },
       images: loaded,
-      bytes: { read, loaded: plan.totalBytes, skipped: plan.skippedBytes },
-      skippedLayers: plan.skippedLayers,
+      bytes: { read, loaded: moved.totalBytes, skipped: moved.skippedBytes },
+      skippedLayers: moved.skippedLayers,
+      strategy: strategy.kind,
       timings: clock.result(),
       verified: true,
     };

@@ -26,20 +26,22 @@ export async function runLoads(engine: Engine, steps: readonly LoadStep[], signa
     cancellable.add(controller);
     let markSent = (): void => undefined;
     const sent = new Promise<void>((resolve) => (markSent = resolve));
-    const manifest: TarFile = {
-      name: 'manifest.json',
-      size: step.manifest.length,
+    const [first, ...rest] = step.closing;
+    if (first === undefined) throw new Error('a load step needs a closing file (manifest.json or index.json)');
+    // What makes the engine register the load goes out only once the load before has finished.
+    const gated: TarFile = {
+      ...first,
       content: async function* () {
         markSent();
         if (i === steps.length - 1) onAllSent();
         await gate;
         // From here the engine will finish this load whatever happens to the others.
         cancellable.delete(controller);
-        yield step.manifest;
+        yield* first.content();
       },
     };
     const stop = signal === undefined ? controller.signal : AbortSignal.any([signal, controller.signal]);
-    const load = engine.loadImages(writeTar([...step.files, manifest]), stop);
+    const load = engine.loadImages(writeTar([...step.files, gated, ...rest]), stop);
     load.catch((error: unknown) => {
       failed = true;
       stopOthers(error);

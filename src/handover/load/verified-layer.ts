@@ -15,6 +15,8 @@ import type { BundleSource } from '../../store/store.ts';
 export interface LayerReading {
   zstd: ZstdCodec;
   onBytes: (n: number) => void;
+  /** Whether the engine decompresses zstd layers itself (Docker 25+, Podman): else handover must. */
+  engineReadsZstd: boolean;
 }
 
 /**

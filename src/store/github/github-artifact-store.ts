@@ -166,6 +166,7 @@ export class GitHubArtifactStore implements Store {
       try {
         return await readFile(blobs.path(digest));
       } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw missing(digest, error);
       }
     });

@@ -107,7 +107,7 @@ export class LocalStore implements Store {
     const staging = join(this.location, TMP_DIR, temporaryName('bundle'));
     try {
       await mkdir(join(staging, BLOBS_DIR), { recursive: true });
-      const blobs = await referencedBlobs(index, async (digest) => await readFile(this.blobs.path(digest)));
+      const blobs = await referencedBlobs(index, async (digest) => await readFile(this.blobs.path(digest)).catch(absentAsUndefined));
       for (const digest of blobs) await linkOrCopy(this.blobs.path(digest), join(staging, BLOBS_DIR, digestHex(digest)));
       await writeFile(join(staging, OCI_LAYOUT_FILE), OCI_LAYOUT_CONTENT);
       await writeFile(join(staging, INDEX_FILE), index);
@@ -176,6 +176,12 @@ export class LocalStore implements Store {
     }
     if (!stats.isDirectory()) throw notADirectory(this.location);
   }
+}
+
+/** A file that is not there reads as undefined; other failures stay failures. */
+function absentAsUndefined(error: unknown): undefined {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  throw error;
 }
 
 function notADirectory(path: string): StoreNotFoundError {

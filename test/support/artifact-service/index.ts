@@ -3,10 +3,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAzuriteBlob } from './azurite.ts';
+import { BlobLink, type LinkRates } from './blob-link.ts';
 import { mintRuntimeToken } from './runtime-token.ts';
 import { ArtifactTwirpService } from './twirp-server.ts';
 
 export type { StoredArtifact, RecordedCall, InjectedFailure } from './twirp-server.ts';
+export { QUOTA_EXCEEDED } from './twirp-server.ts';
+export { BENCH_LINK, type BlobFault, type LinkRates, type RequestMatch } from './blob-link.ts';
 
 /** One job of the simulated workflow run: its own backend id, token and runner files. */
 export interface RunnerJob {
@@ -47,6 +50,8 @@ export interface ArtifactServiceHarness {
   /** A token the REST API accepts for reading artifacts of any run (github-token). */
   readonly apiToken: string;
   readonly service: ArtifactTwirpService;
+  /** The network between runners and blob storage: bandwidth limits and faults (see blob-link.ts). */
+  readonly link: BlobLink;
   /** Another workflow run of the same repository (for cross-run reads). */
   createRun(): WorkflowRun;
   /** A new job in this run, with its own job backend id and runner files under a fresh directory. */
@@ -58,15 +63,21 @@ export interface ArtifactServiceHarness {
 /**
  * Starts a local artifact service as a hosted runner sees it: Azurite for the
  * blobs and a Twirp ArtifactService in front, both on free loopback ports.
+ * Signed URLs point at a link in front of Azurite (unlimited unless `link`
+ * gives rates), through which tests inject network and storage faults.
  */
-export async function startArtifactService(options: { repository?: string } = {}): Promise<ArtifactServiceHarness> {
+export async function startArtifactService(options: { repository?: string; link?: LinkRates } = {}): Promise<ArtifactServiceHarness> {
   const azurite = await startAzuriteBlob();
   const secret = randomBytes(32);
-  const service = new ArtifactTwirpService(azurite.endpoint, secret);
+  const link = new BlobLink(new URL(azurite.endpoint).origin, options.link);
   let resultsUrl: string;
+  let service: ArtifactTwirpService;
   try {
+    const publicBlobOrigin = await link.listen();
+    service = new ArtifactTwirpService(azurite.endpoint, secret, { publicBlobOrigin });
     resultsUrl = await service.listen();
   } catch (error) {
+    await link.close();
     await azurite.stop();
     throw error;
   }
@@ -138,10 +149,12 @@ export async function startArtifactService(options: { repository?: string } = {}
     runId: firstRun.runId,
     apiToken: service.apiToken,
     service,
+    link,
     createJob: (name) => firstRun.createJob(name),
     createRun,
     stop: async () => {
       await service.close();
+      await link.close();
       await azurite.stop();
       await rm(root, { recursive: true, force: true });
     },

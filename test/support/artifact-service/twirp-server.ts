@@ -42,22 +42,32 @@ export interface RecordedCall {
   caller: BackendIds | undefined;
 }
 
-/** A failure to answer the next call of a method with (Twirp error codes). */
-export interface InjectedFailure {
-  status: number;
-  code: string;
-  msg: string;
-}
+/** A failure to answer the next call of a method with (Twirp error codes), or a dropped connection. */
+export type InjectedFailure =
+  | { status: number; code: string; msg: string; retryAfterSeconds?: number }
+  | { drop: true };
+
+/**
+ * What the real service answers CreateArtifact when the account's artifact
+ * storage quota is used up: 403 with a message that contains 'insufficient
+ * usage' (actions/toolkit packages/artifact __tests__/artifact-http-client.test.ts,
+ * 'should properly describe a usage error'; lib/internal/shared/errors.js).
+ */
+export const QUOTA_EXCEEDED: InjectedFailure = { status: 403, code: 'permission_denied', msg: 'insufficient usage to create artifact' };
 
 class TwirpError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  readonly retryAfterSeconds: number | undefined;
+  constructor(status: number, code: string, message: string, retryAfterSeconds?: number) {
     super(message);
     this.status = status;
     this.code = code;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+class DroppedConnection extends Error {}
 
 type Json = Record<string, unknown>;
 
@@ -87,7 +97,11 @@ export class ArtifactTwirpService {
   /** The token the REST API accepts (a GITHUB_TOKEN with actions:read). */
   readonly apiToken: string;
 
-  constructor(blobEndpoint: string, tokenSecret: Buffer) {
+  /** The origin runners reach blob storage at (the test link in front of Azurite), when not Azurite's own. */
+  private readonly publicBlobOrigin: string | undefined;
+
+  constructor(blobEndpoint: string, tokenSecret: Buffer, options: { publicBlobOrigin?: string | undefined } = {}) {
+    this.publicBlobOrigin = options.publicBlobOrigin;
     this.tokenSecret = tokenSecret;
     this.apiToken = `ghs_${tokenSecret.subarray(0, 12).toString('hex')}`;
     this.container = new BlobServiceClient(blobEndpoint, this.credential).getContainerClient(CONTAINER);
@@ -160,14 +174,20 @@ export class ArtifactTwirpService {
       }
       caller = this.authenticate(request);
       const injected = this.failures.get(method)?.shift();
-      if (injected !== undefined) throw new TwirpError(injected.status, injected.code, injected.msg);
+      if (injected !== undefined && 'drop' in injected) throw new DroppedConnection();
+      if (injected !== undefined) throw new TwirpError(injected.status, injected.code, injected.msg, injected.retryAfterSeconds);
       const result = await this.dispatch(method, body, caller);
       this.calls.push({ method, status: 200, request: body, caller });
       send(response, 200, result);
     } catch (error) {
+      if (error instanceof DroppedConnection) {
+        this.calls.push({ method, status: 0, request: body, caller });
+        request.socket.destroy();
+        return;
+      }
       const twirp = error instanceof TwirpError ? error : new TwirpError(500, 'internal', String(error));
       this.calls.push({ method, status: twirp.status, request: body, caller });
-      send(response, twirp.status, { code: twirp.code, msg: twirp.message });
+      send(response, twirp.status, { code: twirp.code, msg: twirp.message }, twirp.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(twirp.retryAfterSeconds) });
     }
   }
 
@@ -218,7 +238,7 @@ export class ArtifactTwirpService {
         reply(404, { message: 'Not Found' });
         return;
       }
-      reply(302, {}, { Location: this.sasUrl(artifact.blobName, 'r') });
+      reply(302, {}, { Location: this.downloadUrl(artifact) });
       return;
     }
     reply(404, { message: 'Not Found' });
@@ -352,7 +372,7 @@ export class ArtifactTwirpService {
     const name = requireField(body, 'name');
     const artifact = this.live().find((a) => a.runId === runId && a.jobId === jobId && a.name === name && a.finalized);
     if (artifact === undefined) throw new TwirpError(404, 'not_found', `artifact '${name}' not found`);
-    return { signed_url: this.sasUrl(artifact.blobName, 'r') };
+    return { signed_url: this.downloadUrl(artifact) };
   }
 
   private async deleteArtifact(body: Json, caller: BackendIds): Promise<Json> {
@@ -366,7 +386,21 @@ export class ArtifactTwirpService {
     return { ok: true, artifact_id: String(artifact.id) };
   }
 
-  private sasUrl(blobName: string, permissions: string): string {
+  /**
+   * A read URL as the real service signs it: the response's Content-Type
+   * and a Content-Disposition naming the file (the artifact's name, plus
+   * .zip for a zip), which download-artifact uses to save a non-zip artifact.
+   */
+  private downloadUrl(artifact: StoredArtifact): string {
+    const zip = artifact.mimeType === undefined || artifact.mimeType === 'application/zip';
+    const fileName = `${artifact.name}${zip ? '.zip' : ''}`;
+    return this.sasUrl(artifact.blobName, 'r', {
+      contentType: artifact.mimeType ?? 'application/zip',
+      contentDisposition: `attachment; filename="${fileName.replace(/[^\x20-\x7e]|"/g, '_')}"; filename*=UTF-8''${encodeURIComponent(fileName)}`,
+    });
+  }
+
+  private sasUrl(blobName: string, permissions: string, response: { contentType?: string; contentDisposition?: string } = {}): string {
     const sas = generateBlobSASQueryParameters(
       {
         containerName: CONTAINER,
@@ -375,10 +409,27 @@ export class ArtifactTwirpService {
         startsOn: new Date(Date.now() - 60_000),
         expiresOn: new Date(Date.now() + 3600_000),
         protocol: SASProtocol.HttpsAndHttp,
+        ...response,
       },
       this.credential,
     ).toString();
-    return `${this.container.getBlobClient(blobName).url}?${sas}`;
+    const url = new URL(this.container.getBlobClient(blobName).url);
+    const origin = this.publicBlobOrigin ?? url.origin;
+    return `${origin}${url.pathname}?${sas}`;
+  }
+
+  /**
+   * Replaces a finalized artifact's stored content in place (same blob, new
+   * ETag), as corruption or tampering in storage would: `change` gets the
+   * stored bytes and returns the new ones. The recorded size and digest stay.
+   */
+  async alterStoredContent(name: string, change: (stored: Buffer) => Buffer): Promise<void> {
+    const artifact = this.live().find((a) => a.name === name && a.finalized);
+    if (artifact === undefined) throw new Error(`no finalized artifact named '${name}'`);
+    const blob = this.container.getBlockBlobClient(artifact.blobName);
+    const stored = await blob.downloadToBuffer();
+    const changed = change(stored);
+    await blob.uploadData(changed, { blobHTTPHeaders: { blobContentType: artifact.mimeType ?? 'application/zip' } });
   }
 }
 
@@ -388,8 +439,8 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function send(response: ServerResponse, status: number, body: Json): void {
+function send(response: ServerResponse, status: number, body: Json, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
   response.end(text);
 }

@@ -23,7 +23,7 @@ describe('action inputs', () => {
       tag: 'charon:local',
       name: 'docker-image',
       'retention-days': 1,
-      compression: 'zstd',
+      compression: undefined, // as built; plain layers get zstd
       store: '',
     });
   });

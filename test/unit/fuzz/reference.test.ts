@@ -51,7 +51,8 @@ describe('the image reference parser under fuzzing', () => {
       fc.property(adversarial, (text) => {
         const started = performance.now();
         onlyReferenceErrors(typedOrValue(() => parseReference(text)));
-        expect(performance.now() - started).toBeLessThan(50);
+        // Backtracking on 5000 characters would take minutes; a busy machine still decides each in milliseconds.
+        expect(performance.now() - started).toBeLessThan(1000);
       }),
       runs(200),
     );

@@ -141,7 +141,7 @@ describe('LocalStore: writing and publishing', () => {
       [{ manifest: { digest: sha256Digest(manifest), size: manifest.length }, tags: ['x:1'], qualifiedNames: ['docker.io/library/x:1'], imageId: sha256Digest('c'), sourceId: undefined, sourceRef: undefined, platform: undefined }],
       { created: new Date(0), producer: {} },
     );
-    await typedFailure(writer.publish(index), 'STORE_IO');
+    await typedFailure(writer.publish(index), 'BLOB_MISSING');
     expect(await store.list()).toEqual([]);
     expect(await readdir(join(root, 'tmp'))).toEqual([]);
     expect(await readdir(join(root, 'bundles'))).toEqual([]);

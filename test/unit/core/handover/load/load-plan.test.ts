@@ -10,6 +10,7 @@ import { planLoad, type LoadStep } from '../../../../../src/handover/load/load-p
 import type { LayerReading } from '../../../../../src/handover/load/verified-layer.ts';
 import { PARTIAL_IMAGE_LABEL } from '../../../../../src/handover/helper-images.ts';
 import { partialConfig } from '../../../../../src/handover/load/partial-image.ts';
+import type { TarFile } from '../../../../../src/archive/tar/tar-writer.ts';
 import type { BundleSource } from '../../../../../src/store/store.ts';
 
 const source: BundleSource = {
@@ -47,11 +48,21 @@ function layerPath(chain: string): string {
   return `layers/${chain.slice('sha256:'.length)}.tar`;
 }
 
-function describeStep(step: LoadStep): { manifest: unknown; files: Array<[string, number]> } {
-  return { manifest: JSON.parse(step.manifest.toString('utf8')), files: step.files.map((f) => [f.name, f.size]) };
+/** The bytes of a small file of a load archive. */
+function text(file: TarFile): string {
+  return Buffer.concat([...(file.content() as Iterable<Uint8Array>)]).toString('utf8');
 }
 
-const reading: LayerReading = { zstd: 'command', onBytes: () => undefined };
+function manifestOf(step: LoadStep): unknown {
+  expect(step.closing.map((f) => f.name)).toEqual(['manifest.json']);
+  return JSON.parse(text(step.closing[0]!));
+}
+
+function describeStep(step: LoadStep): { manifest: unknown; files: Array<[string, number]> } {
+  return { manifest: manifestOf(step), files: step.files.map((f) => [f.name, f.size]) };
+}
+
+const reading: LayerReading = { zstd: 'command', onBytes: () => undefined, engineReadsZstd: false };
 
 describe('planLoad', () => {
   it('staged: one load per missing layer, each a labelled partial image, the last the image itself', () => {
@@ -98,7 +109,7 @@ describe('planLoad', () => {
     const names = single.steps[0]!.files.map((f) => f.name);
     expect(new Set(names).size).toBe(names.length);
     expect(single.steps[0]!.files.filter((f) => f.size > 0 && f.name.startsWith('layers/')).map((f) => f.size)).toEqual([2000, 3000, 4000]);
-    expect((JSON.parse(single.steps[0]!.manifest.toString('utf8')) as unknown[]).length).toBe(2);
+    expect((manifestOf(single.steps[0]!) as unknown[]).length).toBe(2);
     expect(single.steps[0]!.partialImageId).toBeUndefined();
   });
   it('lets small layers ride together: a load ends once its layers reach the step size', () => {
@@ -108,7 +119,7 @@ describe('planLoad', () => {
     const plan = planLoad(source, [app], new Set(), 3500, reading);
     const data = plan.steps.map((s) => s.files.filter((f) => f.size > 0 && f.name.startsWith('layers/')).map((f) => f.size));
     expect(data).toEqual([[1000, 2000, 3000], [4000], [5000]]);
-    expect(plan.steps.map((s) => (JSON.parse(s.manifest.toString('utf8')) as Array<{ Layers: string[] }>)[0]!.Layers)).toEqual([
+    expect(plan.steps.map((s) => (manifestOf(s) as Array<{ Layers: string[] }>)[0]!.Layers)).toEqual([
       chains.slice(0, 3),
       chains.slice(0, 4),
       chains,

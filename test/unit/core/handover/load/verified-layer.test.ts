@@ -34,7 +34,7 @@ async function layerFile(content: Buffer): Promise<{ source: BundleSource; diges
   return { source, digest, size: compressed.length };
 }
 
-const reading: LayerReading = { zstd: 'command', onBytes: () => undefined };
+const reading: LayerReading = { zstd: 'command', onBytes: () => undefined, engineReadsZstd: false };
 
 describe('verifiedLayer', () => {
   it('streams a zstd layer through the zstd command, and in process when no private socket can be made', async () => {
@@ -46,7 +46,7 @@ describe('verifiedLayer', () => {
     process.env['TMPDIR'] = join(await temp.make(), 'missing', 'dir');
     await expect(startZstdDecompression('/dev/null')).rejects.toMatchObject({ code: 'ENOENT' });
     let counted = 0;
-    expect((await collect(verifiedLayer(source, layer, content.length, 'layer 1', { zstd: 'command', onBytes: (n) => (counted += n) }))).equals(content)).toBe(true);
+    expect((await collect(verifiedLayer(source, layer, content.length, 'layer 1', { ...reading, onBytes: (n) => (counted += n) }))).equals(content)).toBe(true);
     expect(counted).toBe(content.length);
   });
 

@@ -1,0 +1,204 @@
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { OCI_LAYOUT_CONTENT } from '../../bundle/build.ts';
+import { parseIndex, parseManifest } from '../../bundle/parse.ts';
+import { sha256Digest, type Digest } from '../../digest/digest.ts';
+import { BlobMissingError } from '../../errors.ts';
+import { BLOCK, fileHeader, padding } from '../tar/tar-header.ts';
+import { TOC_NAME, serializeToc, type TocEntry } from './archive-toc.ts';
+import { DOCKER_MANIFEST_FILE, blobEntryName, dockerManifest, type DockerManifestImage } from './docker-manifest.ts';
+
+export const INDEX_ENTRY = 'index.json';
+export const OCI_LAYOUT_ENTRY = 'oci-layout';
+
+export interface WrittenArchive {
+  /** Bytes written, end-of-archive blocks included. */
+  size: number;
+  entries: TocEntry[];
+  /** Where the entries after the layers begin. */
+  metadataOffset: number;
+}
+
+/**
+ * Writes a bundle as one tar ("OCI archive") to a stream, in the order a
+ * streaming producer and a ranged consumer need:
+ *
+ *   blobs/sha256/<layer>…   each as soon as the producer has it (compressed)
+ *   blobs/sha256/<config>…  held until the end: small, and not final before the layers are
+ *   blobs/sha256/<manifest>…
+ *   index.json              byte for byte the bundle's index (its digest is the bundle digest)
+ *   oci-layout
+ *   manifest.json           Docker's, so `docker load` reads the file as it is
+ *   handover-toc.json       every entry's offset and size, padded to whole blocks
+ *   two zero blocks         end of archive
+ *
+ * So the consumer finds everything it verifies before loading (index,
+ * manifests, configs) in the archive's last bytes.
+ */
+export class OciArchiveWriter {
+  private position = 0;
+  private readonly entries: TocEntry[] = [];
+  private readonly written = new Set<string>();
+  private readonly held = new Map<Digest, Buffer>();
+  private finishing = false;
+  /** Pieces waiting to be written, in order; `undefined` ends the archive. */
+  private readonly queue: Array<Piece | undefined> = [];
+  private wake: (() => void) | undefined;
+  private failure: Error | undefined;
+  /** The one pipeline from this archive's bytes into the sink, for the archive's whole life. */
+  private readonly flowing: Promise<void>;
+
+  constructor(sink: Writable) {
+    this.flowing = pipeline(this.bytes(), sink).catch((error: unknown) => {
+      this.failure ??= error instanceof Error ? error : new Error(String(error));
+      for (const piece of this.queue.splice(0)) piece?.reject(this.failure);
+      throw this.failure;
+    });
+    // Failures reach callers through their pieces; this only keeps an unawaited rejection quiet.
+    this.flowing.catch(() => undefined);
+  }
+
+  /** Bytes handed to the sink so far. */
+  get offset(): number {
+    return this.position;
+  }
+
+  /** True when the archive already has, or will have, this blob. */
+  has(digest: Digest): boolean {
+    return this.written.has(blobEntryName(digest)) || this.held.has(digest);
+  }
+
+  /**
+   * Appends a blob now (a layer): its header, exactly `size` bytes of
+   * `content`, padding. Resolves once the sink has taken them, so a slow
+   * sink holds the producer back. A blob already in the archive is skipped
+   * (its content is not read). Content of the wrong size fails the archive.
+   */
+  async appendBlob(digest: Digest, size: number, content: Readable | AsyncIterable<Uint8Array>): Promise<boolean> {
+    this.checkOpen();
+    const name = blobEntryName(digest);
+    if (this.written.has(name)) {
+      if ('destroy' in content) content.destroy();
+      return false;
+    }
+    this.written.add(name);
+    await this.writeEntry(name, size, content);
+    return true;
+  }
+
+  /** Keeps a small blob (a config or manifest) to be written after the layers. */
+  holdBlob(bytes: Uint8Array): Digest {
+    this.checkOpen();
+    const digest = sha256Digest(bytes);
+    if (!this.held.has(digest)) this.held.set(digest, Buffer.from(bytes));
+    return digest;
+  }
+
+  /**
+   * Writes the rest — held configs, then manifests, then index.json,
+   * oci-layout, Docker's manifest.json, the table of contents — and ends the
+   * sink. Refuses (before writing any of it) an index that references a
+   * blob the archive does not have.
+   */
+  async finish(index: Uint8Array): Promise<WrittenArchive> {
+    this.checkOpen();
+    this.finishing = true;
+    const images = this.imagesOf(index);
+    const metadataOffset = this.position;
+    const manifests = new Set(images.map((image) => image.manifest));
+    const configs = [...this.held.keys()].filter((digest) => !manifests.has(digest));
+    const writes: Array<Promise<void>> = [];
+    for (const digest of [...configs, ...manifests]) {
+      const name = blobEntryName(digest);
+      if (this.written.has(name)) continue;
+      this.written.add(name);
+      writes.push(this.writeEntry(name, this.held.get(digest)!.length, [this.held.get(digest)!]));
+    }
+    const layout = Buffer.from(OCI_LAYOUT_CONTENT);
+    const docker = dockerManifest(images);
+    writes.push(this.writeEntry(INDEX_ENTRY, index.length, [index]), this.writeEntry(OCI_LAYOUT_ENTRY, layout.length, [layout]));
+    writes.push(this.writeEntry(DOCKER_MANIFEST_FILE, docker.length, [docker]));
+    await Promise.all(writes);
+    const toc = serializeToc({ metadataOffset, entries: this.entries });
+    await this.enqueue([fileHeader(TOC_NAME, toc.length), toc, Buffer.alloc(2 * BLOCK)]);
+    this.push(undefined);
+    await this.flowing;
+    return { size: this.position, entries: [...this.entries], metadataOffset };
+  }
+
+  private imagesOf(index: Uint8Array): Array<DockerManifestImage & { manifest: Digest }> {
+    const missing = (digest: Digest, what: string): BlobMissingError =>
+      new BlobMissingError(`The bundle's index references ${what} ${digest}, which was never written to the archive.`, {
+        hint: 'This is a bug in the export flow: the index was written before its blobs. Please report it.',
+        details: { digest },
+      });
+    return parseIndex(index).images.map((image) => {
+      const manifestBytes = this.held.get(image.manifest.digest);
+      if (manifestBytes === undefined) throw missing(image.manifest.digest, 'manifest');
+      const manifest = parseManifest(manifestBytes);
+      if (!this.has(manifest.config.digest)) throw missing(manifest.config.digest, 'config');
+      for (const layer of manifest.layers) if (!this.has(layer.digest)) throw missing(layer.digest, 'layer');
+      return { manifest: image.manifest.digest, config: manifest.config.digest, layers: manifest.layers.map((l) => l.digest), tags: image.tags };
+    });
+  }
+
+  /** Queues one entry (header, content checked against `size`, padding); resolves once the sink has taken it. */
+  private writeEntry(name: string, size: number, content: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+    async function* entry(): AsyncGenerator<Uint8Array> {
+      yield fileHeader(name, size);
+      let count = 0;
+      for await (const chunk of content as AsyncIterable<Uint8Array>) {
+        count += chunk.length;
+        if (count > size) throw new RangeError(`archive entry ${name} is longer than its ${size} bytes`);
+        yield chunk;
+      }
+      if (count !== size) throw new RangeError(`archive entry ${name} has ${count} of its ${size} bytes`);
+      const pad = padding(size);
+      if (pad > 0) yield Buffer.alloc(pad);
+    }
+    return this.enqueue(entry(), (offset) => this.entries.push({ name, offset: offset + BLOCK, size }));
+  }
+
+  private enqueue(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onStart?: (offset: number) => void): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.push({ chunks, onStart, resolve, reject }));
+  }
+
+  private push(piece: Piece | undefined): void {
+    this.queue.push(piece);
+    this.wake?.();
+  }
+
+  /** The archive's bytes, piece after piece as they are queued; pulled by the pipeline as the sink takes them. */
+  private async *bytes(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      while (this.queue.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+      const piece = this.queue.shift();
+      if (piece === undefined) return;
+      try {
+        piece.onStart?.(this.position);
+        for await (const chunk of piece.chunks) {
+          this.position += chunk.length;
+          yield chunk;
+        }
+      } catch (error) {
+        piece.reject(error);
+        throw error;
+      }
+      piece.resolve();
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.finishing) throw new Error('OciArchiveWriter: the archive is already finished');
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+interface Piece {
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  onStart: ((offset: number) => void) | undefined;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
