@@ -63,6 +63,13 @@ export interface HandedOver {
   exportedConfigDigest: string;
   /** The image id `load --json` reported. */
   loadedId: string;
+  /**
+   * What the bundle names the image by (export's `manifestDigest`: its
+   * manifest, or its index): the id a consumer on containerd's store gives
+   * it. Export keeps the producer's own when the layers arrived compressed
+   * and passed through; when it compressed them, the manifest is its own.
+   */
+  bundleImageDigest?: string;
 }
 
 /** True when both kinds keep images in containerd's store, where the very image id travels. */
@@ -73,8 +80,10 @@ export function bothOnContainerd(producer: EngineKind, consumer: EngineKind): bo
 /**
  * Issue 12's expectations of a handover: load reports the id the consumer's
  * engine gave the image; the config digest (the one export recorded) and
- * the diff ids are the producer's; and where both engines use containerd's
- * store, the image id is the producer's too.
+ * the diff ids are the producer's; a classic or Podman consumer names it by
+ * that config digest, one on containerd's store by what the bundle names it;
+ * and where both engines use containerd's store and the bundle kept the
+ * producer's manifest, the image id is the producer's very id.
  */
 export async function expectSameImage(handover: HandedOver): Promise<void> {
   const { producer, consumer } = handover;
@@ -87,6 +96,13 @@ export async function expectSameImage(handover: HandedOver): Promise<void> {
   expect(held!.configDigest, `${pair}: config digest`).toBe(made!.configDigest);
   expect(made!.configDigest, `${pair}: export recorded the producer's config digest`).toBe(handover.exportedConfigDigest);
   expect(held!.diffIds, `${pair}: diff ids`).toEqual(made!.diffIds);
-  if (bothOnContainerd(producer.engines.kind, consumer.engines.kind)) expect(held!.id, `${pair}: both on containerd's store: the producer's image id`).toBe(made!.id);
-  else if (consumer.engines.kind !== '28-containerd') expect(held!.id, `${pair}: a classic or Podman consumer names the image by its config digest`).toBe(made!.configDigest);
+  if (consumer.engines.kind !== '28-containerd') {
+    expect(held!.id, `${pair}: a classic or Podman consumer names the image by its config digest`).toBe(made!.configDigest);
+    return;
+  }
+  if (handover.bundleImageDigest !== undefined) expect(held!.id, `${pair}: containerd's store names the image by what the bundle names it`).toBe(handover.bundleImageDigest);
+  // Both on containerd's store, and the bundle kept the producer's manifest (or index): the very image id.
+  if (bothOnContainerd(producer.engines.kind, consumer.engines.kind) && (handover.bundleImageDigest === undefined || handover.bundleImageDigest === made!.id)) {
+    expect(held!.id, `${pair}: both on containerd's store: the producer's image id`).toBe(made!.id);
+  }
 }

@@ -103,10 +103,11 @@ forEachEngineKind((_kind, kindEngines) => {
       await loadFails(root, 'MEDIA_TYPE_UNSUPPORTED', 6);
     });
 
-    it('an index entry of a media type handover does not know (a multi-platform index) exits 6 with MEDIA_TYPE_UNSUPPORTED', async () => {
+    // Bundles hold image indexes now (multi-platform images): an entry that says index but names a manifest is malformed.
+    it('an index entry that claims a multi-platform index but names a manifest exits 5 with BUNDLE_MALFORMED', async () => {
       const root = await copyOfStore();
       await forgeBundle(root, 'docker-image', { index: (index) => void (index.manifests[0]!.mediaType = 'application/vnd.oci.image.index.v1+json') });
-      await loadFails(root, 'MEDIA_TYPE_UNSUPPORTED', 6);
+      await loadFails(root, 'BUNDLE_MALFORMED', 5);
     });
 
     it('a descriptor with an absolute path exits 5 with PATH_UNSAFE', async () => {
