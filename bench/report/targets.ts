@@ -106,7 +106,8 @@ export function evaluateTargets(report: BenchReport, options: TargetOptions = {}
   const shareTarget = `second image adds ≤ ${limits.secondImageShare * 100} % of its size to a store holding the first`;
   const incremental = report.incremental.find((entry) => entry.id === 'handover');
   if (handover === undefined || !ok(handover) || incremental === undefined || incremental.status !== 'ok') {
-    results.push(notAvailable('second-image', shareTarget, incremental?.reason ?? missing));
+    const why = !ok(handover) ? missing : incremental === undefined ? 'not run (--no-incremental)' : (incremental.reason ?? `handover ${incremental.status}`);
+    results.push(notAvailable('second-image', shareTarget, why));
   } else {
     const share = incremental.storeBytesAdded / handover.storedBytes;
     results.push({
