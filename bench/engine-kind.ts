@@ -16,9 +16,9 @@ export function parseEngineKind(value: string): BenchEngineKind {
   return kind;
 }
 
-/** Where the kind's two engines live under the work directory (20.10's where they always have). */
+/** Where the kind's two engines live under the work directory (20.10's where they always have); short, as Podman refuses a run root over 50 characters. */
 export function enginesBase(workDir: string, kind: BenchEngineKind): string {
-  return kind === '20.10' ? join(workDir, 'engines') : join(workDir, `engines-${kind}`);
+  return kind === '20.10' ? join(workDir, 'engines') : join(workDir, `e-${kind}`);
 }
 
 /** Where the kind's report goes by default: 20.10's where it always has, the others' in a folder per kind. */

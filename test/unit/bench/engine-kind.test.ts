@@ -11,10 +11,10 @@ describe('--engine', () => {
 
   it('keeps 20.10 where the bench always had it, every other kind in its own engines and results folders', () => {
     expect(enginesBase('/w', '20.10')).toBe('/w/engines');
-    expect(enginesBase('/w', 'podman')).toBe('/w/engines-podman');
+    expect(enginesBase('/w', 'podman')).toBe('/w/e-podman');
     expect(resultsDir('/r', '20.10')).toBe('/r');
     expect(resultsDir('/r', '28-classic')).toBe('/r/28-classic');
-    expect(socketOf('/w/engines-podman', 'consumer', 'podman')).toBe('unix:///w/engines-podman/consumer/podman.sock');
+    expect(socketOf('/w/e-podman', 'consumer', 'podman')).toBe('unix:///w/e-podman/consumer/podman.sock');
     expect(socketOf('/w/engines', 'producer', '20.10')).toBe('unix:///w/engines/producer/d.sock');
   });
 
