@@ -6,9 +6,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { enginePidFile, socketOf, type BenchEngineKind } from './engine-kind.ts';
 import { run, type RunResult } from './measure.ts';
 
 export interface Engines {
+  /** The kind both engines are (`--engine`). */
+  kind: BenchEngineKind;
   /** DOCKER_HOST values. */
   producer: string;
   consumer: string;
@@ -21,25 +24,22 @@ export interface Engines {
 
 const names = ['producer', 'consumer'] as const;
 
-function socketOf(base: string, name: string): string {
-  return `unix://${join(base, name, 'd.sock')}`;
-}
-
 async function answers(host: string): Promise<boolean> {
   const result = await run('docker', ['-H', host, 'version', '--format', '{{.Server.Version}}'], { allowFailure: true });
   return result.exitCode === 0;
 }
 
-export async function startEngines(repoRoot: string, base: string): Promise<Engines> {
-  const producer = socketOf(base, 'producer');
-  const consumer = socketOf(base, 'consumer');
+export async function startEngines(repoRoot: string, base: string, kind: BenchEngineKind): Promise<Engines> {
+  const producer = socketOf(base, 'producer', kind);
+  const consumer = socketOf(base, 'consumer', kind);
   let startedHere = false;
   if (!(await answers(producer)) || !(await answers(consumer))) {
-    await run('bash', [join(repoRoot, 'scripts/engines.sh'), 'start', base, ...names]);
+    await run('bash', [join(repoRoot, 'scripts/engines.sh'), 'start', base, ...names.map((name) => `${name}=${kind}`)]);
     startedHere = true;
   }
-  const [producerPid, consumerPid] = await Promise.all(names.map((name) => pidOf(join(base, name, 'd.pid'))));
+  const [producerPid, consumerPid] = await Promise.all(names.map((name) => pidOf(enginePidFile(base, name, kind))));
   return {
+    kind,
     producer,
     consumer,
     startedHere,

@@ -3,15 +3,17 @@
  * engine to a consumer engine with every pattern, several rounds side by
  * side, and writes the report (bench/results/latest.md, latest.svg).
  *
- *   npm run bench -- [--rounds N] [--only floor,zstd,...] [--fresh]
+ *   npm run bench -- [--engine 20.10|28-classic|28-containerd|podman]
+ *                    [--rounds N] [--only floor,zstd,...] [--fresh]
  *                    [--no-incremental] [--no-rss-double] [--no-build]
- *                    [--keep-engines] [--work-dir DIR]
+ *                    [--keep-engines] [--work-dir DIR] [--out DIR]
  */
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { enginesBase, holdsSameImage, parseEngineKind, resultsDir, targetOptions, type BenchEngineKind, type HeldImage } from './engine-kind.ts';
 import { docker, emptyEngine, imageLayerCount, startEngines, stopEngines, type Engines } from './engines.ts';
 import { ensureImages, type BenchImage } from './images.ts';
 import { cpuSeconds, run, sh, sizeOf } from './measure.ts';
@@ -37,6 +39,7 @@ const incrementalIds = new Set(['floor', 'zstd', 'registry', 'handover']);
 const handoverDetails: { export: unknown; load: unknown }[] = [];
 
 interface Options {
+  engine: BenchEngineKind;
   rounds: number;
   only: Set<string> | undefined;
   fresh: boolean;
@@ -52,6 +55,7 @@ function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
+      engine: { type: 'string', default: '20.10' },
       rounds: { type: 'string', default: '3' },
       only: { type: 'string' },
       fresh: { type: 'boolean', default: false },
@@ -60,7 +64,7 @@ function parseOptions(argv: string[]): Options {
       'no-build': { type: 'boolean', default: false },
       'keep-engines': { type: 'boolean', default: false },
       'work-dir': { type: 'string', default: '/var/tmp/handover-bench' },
-      out: { type: 'string', default: join(repoRoot, 'bench/results') },
+      out: { type: 'string' },
     },
   });
   const rounds = Number.parseInt(values.rounds, 10);
@@ -71,7 +75,9 @@ function parseOptions(argv: string[]): Options {
       throw new Error(`--only: unknown pattern '${id}' (known: ${allPatterns.map((pattern) => pattern.id).join(', ')})`);
     }
   }
+  const engine = parseEngineKind(values.engine);
   return {
+    engine,
     rounds,
     only,
     fresh: values.fresh,
@@ -80,7 +86,7 @@ function parseOptions(argv: string[]): Options {
     build: !values['no-build'],
     keepEngines: values['keep-engines'],
     workDir: resolve(values['work-dir']),
-    outDir: resolve(values.out),
+    outDir: resolve(values.out ?? resultsDir(join(repoRoot, 'bench/results'), engine)),
   };
 }
 
@@ -127,6 +133,7 @@ async function machineFacts(engines: Engines, workDir: string): Promise<MachineF
     cores: availableParallelism(),
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     kernel: release(),
+    engineKind: engines.kind,
     dockerd: (await docker(engines.producer, ['version', '-f', '{{.Server.Version}}'])).stdout.trim(),
     storageDriver: (await docker(engines.producer, ['info', '-f', '{{.Driver}}'])).stdout.trim(),
     filesystem: await firstLine(`findmnt -no FSTYPE -T ${workDir} || stat -f -c %T ${workDir}`),
@@ -165,7 +172,7 @@ async function imageFacts(host: string, image: BenchImage): Promise<ImageFacts> 
 class Runner {
   readonly engines: Engines;
   readonly workDir: string;
-  readonly ids = new Map<string, string>();
+  readonly ids = new Map<string, HeldImage>();
 
   readonly cliRoot: string;
 
@@ -196,21 +203,21 @@ class Runner {
     return { engines: this.engines, image, tarBytes: this.tarBytes.get(image.ref) ?? 0, key, storeDir, tmpDir, rawDir, cliRoot: this.cliRoot };
   }
 
-  async producerId(ref: string): Promise<string> {
-    let id = this.ids.get(ref);
-    if (id === undefined) {
-      id = (await docker(this.engines.producer, ['image', 'inspect', '-f', '{{.Id}}', ref])).stdout.trim();
-      this.ids.set(ref, id);
+  async producerImage(ref: string): Promise<HeldImage> {
+    let image = this.ids.get(ref);
+    if (image === undefined) {
+      image = await heldImage(this.engines.producer, ref);
+      this.ids.set(ref, image);
     }
-    return id;
+    return image;
   }
 
-  /** The consumer must now hold the producer's image under its tag, or the side did not do its work. */
+  /** The consumer must now hold the producer's image under its tag (as its kind names it), or the side did not do its work. */
   async verifyConsumer(c: HandoverCase): Promise<void> {
-    const held = await docker(this.engines.consumer, ['image', 'inspect', '-f', '{{.Id}}', c.image.ref], true);
-    const expected = await this.producerId(c.image.ref);
-    if (held.stdout.trim() !== expected) {
-      throw new Error(`after the load the consumer holds ${held.stdout.trim() || 'nothing'} as ${c.image.ref}, expected ${expected}`);
+    const held = await heldImage(this.engines.consumer, c.image.ref).catch(() => ({ id: 'nothing', diffIds: '' }));
+    const expected = await this.producerImage(c.image.ref);
+    if (!holdsSameImage(this.engines.kind, expected, held)) {
+      throw new Error(`after the load the consumer holds ${held.id} as ${c.image.ref}, expected ${expected.id}`);
     }
   }
 
@@ -229,6 +236,11 @@ class Runner {
     await pattern.cleanup?.(c);
     return { producer, consumer, storeBytesAdded };
   }
+}
+
+async function heldImage(host: string, ref: string): Promise<HeldImage> {
+  const [id = '', diffIds = ''] = (await docker(host, ['image', 'inspect', '-f', '{{.Id}} {{json .RootFS.Layers}}', ref])).stdout.trim().split(' ');
+  return { id, diffIds };
 }
 
 /** Runs one side and adds the CPU seconds its engine and its commands used meanwhile. */
@@ -270,10 +282,10 @@ async function main(argv: string[]): Promise<void> {
   const startedAt = new Date().toISOString();
   const loadBefore = loadavg();
   await ensureTools();
-  const enginesBase = join(options.workDir, 'engines');
+  const base = enginesBase(options.workDir, options.engine);
   if (options.fresh) {
     log('--fresh: removing the engines, their data and the build contexts');
-    await run('bash', [join(repoRoot, 'scripts/engines.sh'), 'stop', enginesBase]);
+    await run('bash', [join(repoRoot, 'scripts/engines.sh'), 'stop', base]);
     await rm(join(options.workDir, 'context-1'), { recursive: true, force: true });
     await rm(join(options.workDir, 'context-2'), { recursive: true, force: true });
   }
@@ -288,8 +300,8 @@ async function main(argv: string[]): Promise<void> {
   const revision = await firstLine(`git -C ${repoRoot} rev-parse --short HEAD`);
   const dirty = (await sh(`git -C ${repoRoot} status --porcelain -- src`, { allowFailure: true })).stdout.trim() !== '';
   notes.push(`The handover CLI is \`npm run build\` of commit ${revision}${dirty ? ' with uncommitted changes under src/' : ''}, copied to results/raw/cli at the start so that rebuilds during the run do not change it.`);
-  const engines = await startEngines(repoRoot, enginesBase);
-  log(`engines: producer ${engines.producer}, consumer ${engines.consumer}${engines.startedHere ? '' : ' (already running)'}`);
+  const engines = await startEngines(repoRoot, base, options.engine);
+  log(`engines (${options.engine}): producer ${engines.producer}, consumer ${engines.consumer}${engines.startedHere ? '' : ' (already running)'}`);
   try {
     const selected = allPatterns.filter((pattern) => options.only === undefined || options.only.has(pattern.id));
     const results = new Map<string, PatternResult>();
@@ -417,7 +429,7 @@ async function main(argv: string[]): Promise<void> {
       },
       notes,
     };
-    const targets = evaluateTargets(report);
+    const targets = evaluateTargets(report, targetOptions(options.engine));
     process.stdout.write('\n' + renderText(patternRows(report.patterns)) + '\n');
     const cpu = cpuRows(report.patterns);
     if (cpu.length > 1) process.stdout.write(renderText(cpu) + '\n');
@@ -438,7 +450,7 @@ async function main(argv: string[]): Promise<void> {
     for (const pattern of allPatterns) await pattern.tearDown?.();
     if (engines.startedHere && !options.keepEngines) {
       log('stopping the engines (their data roots stay for the next run)');
-      await stopEngines(enginesBase);
+      await stopEngines(base);
     }
   }
 }

@@ -196,13 +196,14 @@ wait_gone() {
 stop_all() {
   local dir pid mnt id
   [ -d "$base" ] || return 0
-  # Podman containers outlive the service (conmon keeps them): remove them first.
+  # Podman containers outlive the service (conmon keeps them): remove them first, every engine's at once.
   for dir in "$base"/*/; do
     dir=${dir%/}
     [ -f "$dir/kind" ] && [ "$(cat "$dir/kind")" = podman ] || continue
     (podman_exports "$dir"; podman --root "$dir/storage" --runroot "$dir/run" --tmpdir "$dir/tmp" \
-      rm -af -t 0) >/dev/null 2>&1 || true
+      rm -af -t 0) >/dev/null 2>&1 &
   done
+  wait
   # SIGTERM lets dockerd stop its containers and its containerd.
   for dir in "$base"/*/; do
     [ -f "$dir/launcher.pid" ] && kill "$(cat "$dir/launcher.pid")" 2>/dev/null || true

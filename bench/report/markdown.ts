@@ -11,7 +11,7 @@ export function renderMarkdown(report: BenchReport, targets: readonly TargetResu
   out.push('# Benchmark: handing an image from one engine to another', '');
   out.push(`Produced by \`${report.command}\` from ${report.startedAt} to ${report.finishedAt}; ${report.rounds} round${report.rounds === 1 ? '' : 's'}, medians shown.`, '');
   out.push(
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}; dockerd ${m.dockerd} (${m.storageDriver} on ${m.filesystem}), ` +
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}; ${m.engineKind === undefined ? 'dockerd' : `engine kind ${m.engineKind},`} ${m.dockerd} (${m.storageDriver} on ${m.filesystem}), ` +
       `producer and consumer are separate engines; Node ${m.node}; ${Object.entries(m.tools)
         .map(([tool, version]) => `${tool} ${version}`)
         .join(', ')}.`,

@@ -96,6 +96,8 @@ export interface MachineFacts {
   cores: number;
   memoryGiB: number;
   kernel: string;
+  /** The engine kind of both engines (`--engine`); absent in reports from before it existed. */
+  engineKind?: string;
   dockerd: string;
   storageDriver: string;
   filesystem: string;

@@ -1,13 +1,15 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startArtifactService, type ArtifactServiceHarness, type RunnerJob } from '../support/artifact-service/index.ts';
 import { buildCharon, docker, imageId } from '../support/artifact-service/example-pipeline.ts';
 import { runAction } from '../support/artifact-service/run-action.ts';
+import { forEachEngineKind, namedEngines, onOneKind } from '../support/engine-matrix.ts';
 
-describe('export and load actions, run as a runner runs them', () => {
-  const engines = inject('engines');
+// The actions run the CLI's flows (export, load) with the runner's inputs and outputs around them.
+forEachEngineKind((_kind, kindEngines) => describe('export and load actions, run as a runner runs them', () => {
+  const engines = namedEngines(kindEngines);
   const tag = 'charon-action:local';
   let harness: ArtifactServiceHarness;
   let producer: RunnerJob;
@@ -166,4 +168,4 @@ describe('export and load actions, run as a runner runs them', () => {
     expect(harness.service.list().some((a) => a.name === 'refused')).toBe(false);
     expect(await readdir(job.env['RUNNER_TEMP']!)).toEqual([]);
   });
-});
+}), onOneKind('the actions around the CLI\'s flows; on every kind: charon-rehearsal.test.ts (the export action on the containerd store, the load action on all four kinds)'));

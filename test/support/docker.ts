@@ -92,6 +92,8 @@ export async function importImage(dockerHost: string, reference: string, files: 
   let body = '';
   for await (const chunk of res) body += (chunk as Buffer).toString();
   if (res.statusCode !== 200 || body.includes('"error"')) throw new Error(`docker import of ${reference} failed: ${body}`);
+  // Podman's compatible API ignores `tag` on an import and names the image `repo:latest`.
+  if ((await imageId(dockerHost, reference)) === undefined) await docker(dockerHost, 'tag', `${repo}:latest`, reference);
 }
 
 let busybox: Buffer | undefined;

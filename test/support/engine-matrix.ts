@@ -82,3 +82,35 @@ export async function engineGet<T>(dockerHost: string, path: string): Promise<T>
     req.end();
   });
 }
+
+/** The kind's consumer at `index`, or its last when fewer run (HANDOVER_ENGINE_CONSUMERS). */
+export function consumerAt(engines: RunningKind, index: number): string {
+  return engines.consumers[index] ?? engines.consumers.at(-1)!;
+}
+
+/** Every running kind, in ENGINE_KINDS order: for tests that pair kinds (a producer of one, a consumer of another). */
+export function runningKinds(): RunningKind[] {
+  const all = inject('engineKinds');
+  return ENGINE_KINDS.map((kind) => all[kind]).filter((entry): entry is RunningKind => entry.available);
+}
+
+/** A kind's engines under the names the tests written for 20.10 alone use: producer and c1 to c4 (the last consumer again where fewer run). */
+export interface NamedEngines {
+  producer: string;
+  c1: string;
+  c2: string;
+  c3: string;
+  c4: string;
+}
+
+export function namedEngines(engines: RunningKind): NamedEngines {
+  return { producer: engines.producer, c1: consumerAt(engines, 0), c2: consumerAt(engines, 1), c3: consumerAt(engines, 2), c4: consumerAt(engines, 3) };
+}
+
+/**
+ * Options for a block that one kind shows as well as four: it runs on
+ * `kind` (20.10 unless said), and every other kind is skipped with `reason`.
+ */
+export function onOneKind(reason: string, kind: EngineKind = '20.10'): EngineKindOptions {
+  return { skip: Object.fromEntries(ENGINE_KINDS.filter((k) => k !== kind).map((k) => [k, reason])) };
+}

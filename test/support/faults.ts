@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import { createZstdCompress } from 'node:zlib';
 import { writeTar } from '../../src/archive/tar/tar-writer.ts';
 import type { CliResult } from './cli.ts';
-import { buildImage, docker } from './docker.ts';
-import { buildTestImages } from './images.ts';
+import { buildImage, docker, imageId } from './docker.ts';
+import { sharedTestImages } from './images.ts';
 
 const exec = promisify(execFile);
 
@@ -398,7 +398,7 @@ export async function fakeEngine(socketPath: string, loadError: string | undefin
  * three layers of incompressible data (`megabytes` in all) on the busybox base.
  */
 export async function buildBigImage(dockerHost: string, megabytes = 240, tag = 'handover-faults/big:1'): Promise<string> {
-  const { base } = await buildTestImages(dockerHost);
+  const { base } = await sharedTestImages(dockerHost);
   const third = Math.ceil(megabytes / 3) * 1024 * 1024;
   await buildImage(dockerHost, tag, `FROM ${base}
 RUN head -c ${third} /dev/urandom > /big.1
@@ -407,6 +407,19 @@ RUN head -c ${third} /dev/urandom > /big.3
 CMD ["/bin/sh", "-c", "ls /big.1 /big.2 /big.3"]
 `);
   return tag;
+}
+
+/** buildBigImage's image, built once per engine: files that only read it share it. */
+export async function sharedBigImage(dockerHost: string, megabytes = 120): Promise<string> {
+  const tag = `handover-faults/big-${megabytes}:1`;
+  if ((await imageId(dockerHost, tag)) !== undefined) return tag;
+  return await buildBigImage(dockerHost, megabytes, tag);
+}
+
+/** What an engine holds: every image id with its tags, sorted; equal before and after a failed load. */
+export async function imagesOn(dockerHost: string): Promise<string[]> {
+  const lines = await docker(dockerHost, 'image', 'ls', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}');
+  return lines.split('\n').filter((line) => line !== '').sort();
 }
 
 /** Removes every image an engine holds, so a test starts from an engine that holds no layer. */

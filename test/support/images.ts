@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { buildImage, busyboxBinary, importImage } from './docker.ts';
+import { buildImage, busyboxBinary, imageId, importImage } from './docker.ts';
 
 /**
  * Test images, built offline FROM scratch: a base with busybox, and two
@@ -44,4 +44,16 @@ export async function buildTestImages(dockerHost: string, prefix = 'handover-tes
   await buildImage(dockerHost, app, APP_DOCKERFILE(base));
   await buildImage(dockerHost, worker, WORKER_DOCKERFILE(base));
   return { base, app, worker };
+}
+
+/**
+ * The test images under `prefix` on an engine, built once: a file that only
+ * reads them takes those an earlier file (or block) built on the same
+ * engine, and builds them when one is missing.
+ */
+export async function sharedTestImages(dockerHost: string, prefix = 'handover-shared'): Promise<TestImages> {
+  const images = { base: `${prefix}/base:1`, app: `${prefix}/app:1`, worker: `${prefix}/worker:1` };
+  const present = await Promise.all([`${prefix}/empty:1`, images.base, images.app, images.worker].map(async (ref) => await imageId(dockerHost, ref)));
+  if (present.every((id) => id !== undefined)) return images;
+  return await buildTestImages(dockerHost, prefix);
 }

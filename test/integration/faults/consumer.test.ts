@@ -3,16 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cli, json } from '../../support/cli.ts';
-import { imageId, runContainer } from '../../support/docker.ts';
-import { CountingRelay, ExtraEngines, buildBigImage, clearImages, errorOf, fakeEngine, startCli, waitFor } from '../../support/faults.ts';
-import { buildTestImages, type TestImages } from '../../support/images.ts';
+import { runContainer } from '../../support/docker.ts';
+import { forEachEngineKind, runningKinds } from '../../support/engine-matrix.ts';
+import { identityOf } from '../../support/identity.ts';
+import { CountingRelay, ExtraEngines, buildBigImage, clearImages, errorOf, fakeEngine, imagesOn, startCli, waitFor } from '../../support/faults.ts';
+import { sharedTestImages, type TestImages } from '../../support/images.ts';
 
 /**
  * The consumer side failing: an engine that is not running, that dies in
  * the middle of a load, that reports an error inside its 200 JSON stream,
- * a load interrupted by a signal; and eight consumers at once. After each
- * failure the tag is absent or keeps its previous image, and the exit
- * status says which fault it was. (Spawns lib/: run `npm run build` first.)
+ * a load interrupted by a signal; and every consumer of every kind loading
+ * at once. After each failure the tag is absent or keeps its previous image,
+ * and the exit status says which fault it was. The bundles come from the
+ * 20.10 producer: a store is the same whichever engine fed it.
+ * (Spawns lib/: run `npm run build` first.)
  */
 
 const engines = inject('engines');
@@ -22,43 +26,39 @@ const MiB = 1024 * 1024;
 let images: TestImages;
 let work: string;
 let store: string;
-let extra: ExtraEngines;
-/** The image id charon:local has on an engine before a failed load. */
-let previousId: string;
-/** The config digest of the big image: it must never appear on an engine after a failed load. */
-let bigImageId: string;
+/** The config digest of the big image: what a consumer holds once the big bundle is loaded. */
+let bigConfigDigest: string;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'handover-consumer-'));
-  // Started while the images build: a victim to kill, and four more consumers.
-  const started = ExtraEngines.start('victim', 'k5', 'k6', 'k7', 'k8');
-  images = await buildTestImages(engines.producer);
+  images = await sharedTestImages(engines.producer);
   const big = await buildBigImage(engines.producer);
   store = join(work, 'store');
   for (const [name, source] of [['previous', images.app], ['big', big]] as const) {
     const exported = await cli(['export', source, '--tag', 'charon:local', '--name', name, '--store', store, '--json'], producer);
     expect(exported.status, exported.stderr).toBe(0);
-    if (name === 'big') bigImageId = json<{ images: Array<{ imageId: string }> }>(exported).images[0]!.imageId;
+    if (name === 'big') bigConfigDigest = json<{ images: Array<{ imageId: string }> }>(exported).images[0]!.imageId;
   }
-  extra = await started;
-  const seeded = await cli(['load', '--name', 'previous', '--store', store], { DOCKER_HOST: extra.hosts['victim'] });
-  expect(seeded.status, seeded.stderr).toBe(0);
-  previousId = (await imageId(extra.hosts['victim']!, 'charon:local'))!;
 });
 
 afterAll(async () => {
-  await extra?.stop();
   await rm(work, { recursive: true, force: true });
 });
 
-async function expectPrevious(dockerHost: string): Promise<void> {
-  expect(await imageId(dockerHost, 'charon:local')).toBe(previousId);
-  expect(await imageId(dockerHost, bigImageId)).toBeUndefined();
-}
+const dropReason = 'dockerd\'s classic image store, as on 20.10: the same unwinding of a killed load';
+forEachEngineKind((kind, kindEngines) => {
+  let extra: ExtraEngines | undefined;
 
-describe('the engine stopping in the middle of a load', () => {
-  it('a dockerd killed (SIGKILL) mid-stream exits 4 with ENGINE_LOAD_FAILED; while it is down (its socket still there) 4 with ENGINE_UNREACHABLE; restarted, the tag keeps its image and a new load succeeds', async () => {
+  afterAll(async () => {
+    await extra?.stop();
+  });
+
+  it(`a ${kind} engine killed (SIGKILL) mid-stream exits 4 with ENGINE_LOAD_FAILED; while it is down (its socket still there) 4 with ENGINE_UNREACHABLE; restarted, it holds what it held and a new load succeeds`, async () => {
+    extra = await ExtraEngines.start(`victim=${kind}`);
     const victim = extra.hosts['victim']!;
+    const seeded = await cli(['load', '--name', 'previous', '--store', store], { DOCKER_HOST: victim });
+    expect(seeded.status, seeded.stderr).toBe(0);
+    const before = await imagesOn(victim);
     const relay = await CountingRelay.start(victim, join(extra.base, 'relay.sock'));
     try {
       const loading = cli(['load', '--name', 'big', '--store', store, '--json'], { DOCKER_HOST: relay.dockerHost });
@@ -80,12 +80,17 @@ describe('the engine stopping in the middle of a load', () => {
     const exportDown = await cli(['export', images.app, '--store', join(work, 'unused'), '--json'], { DOCKER_HOST: victim });
     expect(errorOf(exportDown).code).toBe('ENGINE_UNREACHABLE');
 
-    await extra.startNamed(['victim']);
-    await expectPrevious(victim);
+    await extra.startNamed([`victim=${kind}`]);
+    expect(await imagesOn(victim)).toEqual(before);
     const again = await cli(['load', '--name', 'big', '--store', store, '--json'], { DOCKER_HOST: victim });
     expect(again.status, again.stdout).toBe(0);
-    expect(await imageId(victim, 'charon:local')).toBe(bigImageId);
+    expect((await identityOf(kindEngines, victim, 'charon:local'))?.configDigest).toBe(bigConfigDigest);
   });
+}, {
+  skip: {
+    '28-classic': dropReason,
+    podman: 'Podman\'s service writes the whole upload to a temporary file before it loads anything, so killed mid-upload it has nothing to unwind; a dropped upload on Podman: faults/load-recovery.test.ts (SIGINT)',
+  },
 });
 
 describe('the engine reporting an error inside its 200 JSON stream', () => {
@@ -104,12 +109,14 @@ describe('the engine reporting an error inside its 200 JSON stream', () => {
   });
 });
 
+// SIGINT mid-load on every kind: faults/load-recovery.test.ts. SIGTERM takes the same path.
 describe('the consumer interrupted', () => {
   it.each([['SIGINT'], ['SIGTERM']] as const)('by %s mid-load exits 130 with INTERRUPTED; the tag keeps its image', async (signal) => {
-    const consumer = extra.hosts['k5']!;
+    const consumer = engines.c4;
     await clearImages(consumer);
     expect((await cli(['load', '--name', 'previous', '--store', store], { DOCKER_HOST: consumer })).status).toBe(0);
-    const relay = await CountingRelay.start(consumer, join(extra.base, `relay-${signal}.sock`));
+    const before = await imagesOn(consumer);
+    const relay = await CountingRelay.start(consumer, join(work, `relay-${signal}.sock`));
     try {
       const running = startCli(['load', '--name', 'big', '--store', store, '--json'], { DOCKER_HOST: relay.dockerHost });
       await waitFor('40 MiB streamed to the engine', () => relay.sent >= 40 * MiB || running.child.exitCode !== null, 120_000);
@@ -120,7 +127,7 @@ describe('the consumer interrupted', () => {
     } finally {
       await relay.close();
     }
-    await expectPrevious(consumer);
+    expect(await imagesOn(consumer)).toEqual(before);
   });
 });
 
@@ -141,20 +148,23 @@ describe('the consumer interrupted while the engine works', () => {
   });
 });
 
-describe('eight consumers loading from one store at once', () => {
-  it('each into its own engine, all verified', async () => {
-    const consumers = [engines.c1, engines.c2, engines.c3, engines.c4, ...['k5', 'k6', 'k7', 'k8'].map((k) => extra.hosts[k]!)];
-    for (const host of consumers.slice(4)) await clearImages(host);
+describe('consumers of every kind loading from one store at once', () => {
+  it('two of each kind, each into its own engine, all verified, the same image everywhere', async () => {
+    const consumers = runningKinds().flatMap((kindEngines) => kindEngines.consumers.slice(0, 2).map((host) => ({ kindEngines, host })));
     const { stdout } = await cli(['inspect', '--name', 'previous', '--store', store, '--json']);
-    const digest = json<{ bundleDigest: string }>({ status: 0, stdout, stderr: '' }).bundleDigest;
-    const loads = consumers.map((host) => startCli(['load', '--name', 'previous', '--store', store, '--expect', digest, '--require-tag', 'charon:local', '--json'], { DOCKER_HOST: host }));
+    const inspected = json<{ bundleDigest: string; images: Array<{ imageId: string }> }>({ status: 0, stdout, stderr: '' });
+    const loads = consumers.map(({ host }) => startCli(['load', '--name', 'previous', '--store', store, '--expect', inspected.bundleDigest, '--require-tag', 'charon:local', '--json'], { DOCKER_HOST: host }));
     const results = await Promise.all(loads.map(async (l) => await l.done));
     for (const [i, result] of results.entries()) {
-      expect(result.status, `consumer ${i + 1}: ${result.stdout}${result.stderr}`).toBe(0);
+      const { kindEngines, host } = consumers[i]!;
+      expect(result.status, `${kindEngines.kind} ${host}: ${result.stdout}${result.stderr}`).toBe(0);
       const loaded = JSON.parse(result.stdout) as { verified: boolean; bundleDigest: string; images: Array<{ imageId: string }> };
       expect(loaded.verified).toBe(true);
-      expect(loaded.bundleDigest).toBe(digest);
+      expect(loaded.bundleDigest).toBe(inspected.bundleDigest);
+      const held = await identityOf(kindEngines, host, 'charon:local');
+      expect(held?.id).toBe(loaded.images[0]!.imageId);
+      expect(held?.configDigest).toBe(inspected.images[0]!.imageId);
     }
-    for (const host of consumers) expect((await runContainer(host, 'charon:local')).trim()).toBe('hello from the app');
+    for (const { host } of consumers) expect((await runContainer(host, 'charon:local')).trim()).toBe('hello from the app');
   });
 });
