@@ -1,6 +1,7 @@
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ZstdCodec } from '../compression/codecs.ts';
+import type { HeadStartPolicy } from '../handover/export/head-start.ts';
 import type { ClassicLoad } from '../handover/load/load-strategy.ts';
 import { parseDockerHost, type EngineEndpoint } from '../engine/docker-host.ts';
 import { UsageError } from '../errors.ts';
@@ -20,7 +21,7 @@ export interface Settings {
   /** The local store when none is chosen: HANDOVER_STORE, else the user's cache directory. */
   defaultStore: string;
   /** HANDOVER_HEAD_START_BYTES: the bottom layer's size from which an export gives it a head start, or 'off'. */
-  headStartBytes: number | 'off';
+  headStartBytes: HeadStartPolicy;
   /** HANDOVER_LOAD_STEP_BYTES: layer bytes one overlapped load carries. */
   loadStepBytes: number;
   /** HANDOVER_CLASSIC_LOAD: how Docker 25+ on its own layer store takes a bundle. */
@@ -38,7 +39,7 @@ export interface Settings {
 export const SETTING_VARIABLES = {
   DOCKER_HOST: 'the engine (unix:///path or tcp://host:port)',
   HANDOVER_STORE: 'the local store directory when --store is not given',
-  HANDOVER_HEAD_START_BYTES: `bottom layer size from which export gives it a head start (default ${Defaults.headStartBytes}; off for never)`,
+  HANDOVER_HEAD_START_BYTES: `bottom layer size from which export gives it a head start, on any engine with its own layer store (default: ${Defaults.headStartBytes} on Docker before 25 only; off for never)`,
   HANDOVER_LOAD_STEP_BYTES: `layer bytes one overlapped load carries (default ${Defaults.loadStepBytes}; 1 for a load per layer)`,
   HANDOVER_CLASSIC_LOAD: "'layout' sends Docker 25+ on its own layer store one OCI layout with the layers as stored, for it to decompress (default 'steps')",
   HANDOVER_ZSTD: "'builtin' to compress and decompress zstd in process instead of with the zstd command",
@@ -58,10 +59,10 @@ function bytesVariable(env: NodeJS.ProcessEnv, name: keyof typeof SETTING_VARIAB
   return Number(raw.trim());
 }
 
-function headStartBytes(env: NodeJS.ProcessEnv): number | 'off' {
+function headStartBytes(env: NodeJS.ProcessEnv): HeadStartPolicy {
   if (env['HANDOVER_HEAD_START_BYTES']?.trim() === 'off') return 'off';
-  const hint = `Unset it for the default (${Defaults.headStartBytes}, 64 MiB), set 1 to give any bottom layer a head start, or off for none.`;
-  return bytesVariable(env, 'HANDOVER_HEAD_START_BYTES', hint, ', or off') ?? Defaults.headStartBytes;
+  const hint = `Unset it for the default (from ${Defaults.headStartBytes} bytes, 64 MiB, on Docker before 25), set 1 to give any bottom layer a head start, or off for none.`;
+  return bytesVariable(env, 'HANDOVER_HEAD_START_BYTES', hint, ', or off') ?? 'auto';
 }
 
 function loadStepBytes(env: NodeJS.ProcessEnv): number {

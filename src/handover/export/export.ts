@@ -11,6 +11,7 @@ import { parseBundleName } from '../../store/bundle-name.ts';
 import type { BundleWriter, Store } from '../../store/store.ts';
 import { PhaseClock, type PhaseTimings, type ProgressListener } from '../progress.ts';
 import { assembleBundle, type ExportedImage } from './assemble.ts';
+import type { HeadStartPolicy } from './head-start.ts';
 import { inspectSources, layerSink, readArchiveImages, readEngineImages, type ImagesRead } from './read-images.ts';
 
 export type { ExportedImage } from './assemble.ts';
@@ -41,7 +42,7 @@ export interface ExportOptions {
   onProgress?: ProgressListener | undefined;
   now?: Date | undefined;
   /** The bottom layer's size from which it gets a head start (see head-start.ts), or 'off'. */
-  headStartBytes?: number | 'off' | undefined;
+  headStartBytes?: HeadStartPolicy | undefined;
   zstd?: ZstdCodec | undefined;
 }
 
@@ -133,7 +134,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
     const sink = layerSink(writer, policy, options.zstd ?? 'command', signal);
     const read: ImagesRead =
       'engine' in options.source
-        ? await readEngineImages(options.source.engine, references, infos, { sink, clock, signal, onProgress, headStartBytes: options.headStartBytes ?? Defaults.headStartBytes })
+        ? await readEngineImages(options.source.engine, references, infos, { sink, clock, signal, onProgress, headStartBytes: options.headStartBytes ?? 'auto' })
         : await readArchiveImages(options.source.archive, { sink, clock, signal, onProgress });
     onProgress?.({ phase: 'export', bytes: read.bytesRead, total: read.bytesRead });
 

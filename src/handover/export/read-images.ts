@@ -12,7 +12,7 @@ import { countBytes } from '../../io/byte-counter.ts';
 import { spentBufferCollector } from '../../io/spent-buffers.ts';
 import type { BundleWriter } from '../../store/store.ts';
 import type { PhaseClock, ProgressListener } from '../progress.ts';
-import { checkBottomReuse, giveBottomLayerAHeadStart, headStartBytes, type Counted } from './head-start.ts';
+import { checkBottomReuse, giveBottomLayerAHeadStart, headStartBytes, type Counted, type HeadStartPolicy } from './head-start.ts';
 
 /** Asks the engine about each source; a missing one fails before any other work. */
 export async function inspectSources(engine: Engine, references: readonly string[]): Promise<ImageInfo[]> {
@@ -134,7 +134,7 @@ export async function readEngineImages(
   engine: Engine,
   references: readonly string[],
   infos: readonly ImageInfo[],
-  options: ReadImagesOptions & { headStartBytes: number | 'off' },
+  options: ReadImagesOptions & { headStartBytes: HeadStartPolicy },
 ): Promise<ImagesRead> {
   const { clock, signal, sink } = options;
   const bottomBytes = await headStartBytes(engine, references, infos, options.headStartBytes);
