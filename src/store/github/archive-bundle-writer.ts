@@ -44,7 +44,7 @@ export class ArchiveBundleWriter implements BundleWriter {
   /** Staged blobs not yet in the archive, and those waiting to stage one. */
   private staged = 0;
   private readonly waiting: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
-  private failure: unknown;
+  private failure: Error | undefined;
   private published = false;
 
   constructor(upload: ArchiveUpload, options: ArchiveBundleWriterOptions) {
@@ -80,10 +80,10 @@ export class ArchiveBundleWriter implements BundleWriter {
     });
   }
 
-  async putBlob(bytes: Uint8Array): Promise<StoredBlob> {
+  putBlob(bytes: Uint8Array): Promise<StoredBlob> {
     const had = this.upload.archive.has(sha256Digest(bytes));
     const digest = this.upload.archive.holdBlob(bytes);
-    return { digest, size: bytes.length, written: !had };
+    return Promise.resolve({ digest, size: bytes.length, written: !had });
   }
 
   async publish(index: Uint8Array): Promise<PublishedBundle> {
@@ -159,8 +159,8 @@ export class ArchiveBundleWriter implements BundleWriter {
 
   private fail(error: unknown): void {
     if (this.failure !== undefined) return;
-    this.failure = error;
-    this.upload.abort(error instanceof Error ? error : new Error(String(error)));
+    this.failure = error instanceof Error ? error : new Error(String(error));
+    this.upload.abort(this.failure);
     for (const waiter of this.waiting.splice(0)) waiter.reject(error);
   }
 }
