@@ -47,6 +47,8 @@ export class OciArchiveWriter {
   /** Pieces waiting to be written, in order; `undefined` ends the archive. */
   private readonly queue: Array<Piece | undefined> = [];
   private wake: (() => void) | undefined;
+  /** The piece whose bytes are flowing now. */
+  private current: Piece | undefined;
   private failure: Error | undefined;
   /** The one pipeline from this archive's bytes into the sink, for the archive's whole life. */
   private readonly flowing: Promise<void>;
@@ -54,6 +56,8 @@ export class OciArchiveWriter {
   constructor(sink: Writable) {
     this.flowing = pipeline(this.bytes(), sink).catch((error: unknown) => {
       this.failure ??= error instanceof Error ? error : new Error(String(error));
+      // The piece being written when the sink failed, and every one queued after it.
+      this.current?.reject(this.failure);
       for (const piece of this.queue.splice(0)) piece?.reject(this.failure);
       throw this.failure;
     });
@@ -199,6 +203,7 @@ export class OciArchiveWriter {
       this.wake = undefined;
       const piece = this.queue.shift();
       if (piece === undefined) return;
+      this.current = piece;
       try {
         piece.onStart?.(this.position);
         for await (const chunk of piece.chunks) {
@@ -206,9 +211,12 @@ export class OciArchiveWriter {
           yield chunk;
         }
       } catch (error) {
+        this.current = undefined;
         piece.reject(error);
         throw error;
       }
+      // Not cleared when the pipeline stops this generator (its sink failed): the failure handler rejects it.
+      this.current = undefined;
       piece.resolve();
     }
   }

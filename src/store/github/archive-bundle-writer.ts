@@ -10,7 +10,19 @@ import { storeIOError } from '../../errors.ts';
 import { fileChunks } from '../../io/file-chunks.ts';
 import { temporaryName } from '../layout/blob-directory.ts';
 import type { BlobWriteOptions, BundleWriter, PublishedBundle, StoredBlob } from '../store.ts';
-import type { ArchiveUpload, UploadedArtifact } from './archive-upload.ts';
+import type { OciArchiveWriter } from '../../archive/oci-archive/oci-archive-writer.ts';
+import type { UploadedArtifact } from './archive-upload.ts';
+
+/** Where the archive goes: an artifact upload (ArchiveUpload), or anything shaped like it. */
+export interface ArchiveSink {
+  readonly archive: OciArchiveWriter;
+  /** Bytes handed on so far. */
+  readonly bytes: number;
+  /** Writes the archive's tail and makes it visible. */
+  finish(index: Uint8Array): Promise<UploadedArtifact>;
+  /** Stops; nothing becomes visible. */
+  abort(error?: Error): void;
+}
 
 /** Compressed layers staged on disk at most, waiting for their turn in the archive. */
 export const DEFAULT_MAX_STAGED = 2;
@@ -36,7 +48,7 @@ export interface ArchiveBundleWriterOptions {
  * so nothing appears) and removes what was staged.
  */
 export class ArchiveBundleWriter implements BundleWriter {
-  private readonly upload: ArchiveUpload;
+  private readonly upload: ArchiveSink;
   private readonly staging: string;
   private readonly maxStaged: number;
   private readonly describe: ArchiveBundleWriterOptions['describe'];
@@ -47,7 +59,7 @@ export class ArchiveBundleWriter implements BundleWriter {
   private failure: Error | undefined;
   private published = false;
 
-  constructor(upload: ArchiveUpload, options: ArchiveBundleWriterOptions) {
+  constructor(upload: ArchiveSink, options: ArchiveBundleWriterOptions) {
     this.upload = upload;
     this.staging = options.staging;
     this.maxStaged = Math.max(1, options.maxStaged ?? DEFAULT_MAX_STAGED);
