@@ -118,7 +118,7 @@ describe('ArchiveBundleWriter: a bundle streamed into a single-file artifact', (
     // Nothing was staged on disk for it.
     await expect(readdir(staging)).rejects.toThrow(/ENOENT/);
     const forged = Buffer.from(second!.bytes);
-    forged[10] ^= 1;
+    forged.writeUInt8(forged.readUInt8(10) ^ 1, 10);
     await typedFailure(writer.writeBlob(Readable.from([forged]), { expected: { digest: second!.digest, size: forged.length } }), 'BLOB_DIGEST_MISMATCH');
     await typedFailure(writer.publish(bundle.index), 'BLOB_DIGEST_MISMATCH');
     expect(sink.finished).toBe(0);
