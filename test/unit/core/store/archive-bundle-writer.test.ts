@@ -7,6 +7,7 @@ import { OciArchiveWriter } from '../../../../src/archive/oci-archive/oci-archiv
 import { fileRangeSource } from '../../../../src/archive/oci-archive/range-source.ts';
 import { digestHex, sha256Digest } from '../../../../src/digest/digest.ts';
 import { ArchiveBundleWriter, type ArchiveSink } from '../../../../src/store/github/archive-bundle-writer.ts';
+import type { StoredBlob } from '../../../../src/store/store.ts';
 import { ArchiveSource } from '../../../../src/store/github/archive-source.ts';
 import { syntheticBundle } from '../../../support/synthetic-bundle.ts';
 import { collect, tempDirs, typedFailure } from '../support.ts';
@@ -64,20 +65,24 @@ function sinkFor(gate: GatedSink): ArchiveSink & { finished: number } {
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('ArchiveBundleWriter: a bundle streamed into a single-file artifact', () => {
-  it('stages at most two layers while the network holds back, appends them as they complete, and publishes a readable archive', async () => {
+  it('stages layers up to its byte bound while the network holds back, appends them as they complete, and publishes a readable archive', async () => {
     const staging = join(await dirs.make(), 'staging');
     const gate = new GatedSink();
     const sink = sinkFor(gate);
-    const writer = new ArchiveBundleWriter(sink, { staging, describe: (u) => ({ location: `artifact ${u.id}`, details: { artifactId: u.id } }) });
+    const writer = new ArchiveBundleWriter(sink, { staging, maxStagedBytes: 450_000, describe: (u) => ({ location: `artifact ${u.id}`, details: { artifactId: u.id } }) });
     const bundle = syntheticBundle([300_000, 200_000, 100_000]);
     const filled: number[] = [];
     const fill = (i: number) => async (path: string): Promise<void> => {
       filled.push(i);
       await writeFile(path, bundle.layers[i]!.bytes);
     };
-    const writes = [0, 1, 2].map(async (i) => await writer.writeBlobWith(fill(i)));
-    await wait(50);
-    // The network takes nothing: two layers are staged, the third waits before it is even produced.
+    // As the export calls it: each layer once the one before has been compressed.
+    const writes: Array<Promise<StoredBlob>> = [];
+    for (const i of [0, 1, 2]) {
+      writes.push(writer.writeBlobWith(fill(i)));
+      await wait(30);
+    }
+    // The network takes nothing: 500 000 bytes are staged, over the bound; the third layer waits before it is even produced.
     expect(filled).toEqual([0, 1]);
     expect((await readdir(staging)).length).toBeLessThanOrEqual(2);
     gate.release();
@@ -130,7 +135,7 @@ describe('ArchiveBundleWriter: a bundle streamed into a single-file artifact', (
     const staging = join(await dirs.make(), 'staging');
     const gate = new GatedSink();
     const sink = sinkFor(gate);
-    const writer = new ArchiveBundleWriter(sink, { staging, maxStaged: 1, describe: () => ({ location: '', details: {} }) });
+    const writer = new ArchiveBundleWriter(sink, { staging, maxStagedBytes: 1, describe: () => ({ location: '', details: {} }) });
     const bundle = syntheticBundle([100_000, 100_000]);
     const first = writer.writeBlobWith(async (path) => await writeFile(path, bundle.layers[0]!.bytes));
     const second = writer.writeBlobWith(async (path) => await writeFile(path, bundle.layers[1]!.bytes));
