@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DefaultArtifactClient } from '@actions/artifact';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { locateToc } from '../../src/archive/oci-archive/archive-toc.ts';
+import { DEFAULT_TAIL_BYTES } from '../../src/archive/oci-archive/oci-archive-reader.ts';
 import { exportImages } from '../../src/handover/export/export.ts';
 import { DockerEngine } from '../../src/engine/docker-engine.ts';
 import { parseDockerHost } from '../../src/engine/docker-host.ts';
@@ -103,7 +104,8 @@ describe('the actions stream the bundle through the artifact service', () => {
     expect(gets[0]?.range).toMatch(new RegExp(`-${artifact!.size - 1}$`));
     expect(gets.length).toBeGreaterThan(2);
     expect(gets.every((r) => r.range !== undefined && r.range !== `bytes=0-${artifact!.size - 1}`)).toBe(true);
-    expect(consumer.link.bytesDown).toBeLessThanOrEqual(artifact!.size);
+    // At most the file once, and the tail's first read again (it may reach into the last layer).
+    expect(consumer.link.bytesDown).toBeLessThanOrEqual(artifact!.size + DEFAULT_TAIL_BYTES);
     expect(await readdir(consumer.env['RUNNER_TEMP']!)).toEqual([]);
   });
 
@@ -173,7 +175,8 @@ describe('faults on the network, each end to end', () => {
     // Resumed: the last read starts past what arrived before the cut, and ends where the first ended.
     expect(ranges[4]![0]).toBeGreaterThan(ranges[1]![0] + 2 * MiB);
     expect(ranges[4]![1]).toBe(ranges[1]![1]);
-    expect(consumer.link.bytesDown).toBeLessThan(expectDigest.size + MiB);
+    // Not the file again: what the link counts includes what it had buffered when it cut the connection.
+    expect(consumer.link.bytesDown).toBeLessThan(expectDigest.size + 2 * MiB);
   });
 
   it('storage failing every attempt: the export fails after bounded back-off with ARTIFACT_SERVICE, and no artifact of that name appears', async () => {
@@ -201,6 +204,7 @@ describe('faults on the network, each end to end', () => {
   });
 
   it('a layer altered in storage or on the way, or an artifact truncated in storage, is refused and nothing is tagged', async () => {
+    // c2 does not hold the layer (c3 and c4 do, from the tests above), so it is read.
     const producer = await harness.createJob('build-victim');
     const exported = await exportAction(producer, { images: big, tag: 'stream-victim:local', name: 'victim' });
     expect(exported.exitCode).toBe(0);
@@ -209,10 +213,11 @@ describe('faults on the network, each end to end', () => {
 
     const onTheWay = await harness.createJob('integration-on-the-way');
     onTheWay.link.inject({ method: 'GET', skip: 1 }, { kind: 'corrupt-download', atByte: 512 + 4 * MiB });
-    const corrupted = await loadAction(onTheWay, engines.c3, { name: 'victim', expect: expectDigest, tags: victim });
+    const corrupted = await loadAction(onTheWay, engines.c2, { name: 'victim', expect: expectDigest, tags: victim });
+    expect(onTheWay.link.pendingFaults).toBe(0);
     expect(corrupted.exitCode).toBe(5);
     expect(corrupted.error).toMatch(/^\[BLOB_DIGEST_MISMATCH\] Blob layer 1 of stream-victim:local was altered/);
-    expect(await tagId(engines.c3, victim)).toBeUndefined();
+    expect(await tagId(engines.c2, victim)).toBeUndefined();
 
     await harness.service.alterStoredContent('victim', (stored) => {
       const [layer] = layerEntries(stored);
@@ -220,18 +225,18 @@ describe('faults on the network, each end to end', () => {
       changed.writeUInt8(changed.readUInt8(layer!.offset + 1000) ^ 1, layer!.offset + 1000);
       return changed;
     });
-    const altered = await loadAction(await harness.createJob('integration-altered'), engines.c3, { name: 'victim', expect: expectDigest, tags: victim });
+    const altered = await loadAction(await harness.createJob('integration-altered'), engines.c2, { name: 'victim', expect: expectDigest, tags: victim });
     expect(altered.exitCode).toBe(5);
     expect(altered.error).toMatch(/^\[BLOB_DIGEST_MISMATCH\]/);
-    expect(await tagId(engines.c3, victim)).toBeUndefined();
+    expect(await tagId(engines.c2, victim)).toBeUndefined();
 
     await harness.service.alterStoredContent('victim', (stored) => stored.subarray(0, stored.length - 4096));
-    const truncated = await loadAction(await harness.createJob('integration-truncated'), engines.c3, { name: 'victim', expect: expectDigest, tags: victim });
+    const truncated = await loadAction(await harness.createJob('integration-truncated'), engines.c2, { name: 'victim', expect: expectDigest, tags: victim });
     expect(truncated.exitCode).toBe(5);
     expect(truncated.error).toMatch(/^\[BUNDLE_MALFORMED\] The artifact victim \(id \d+\) in GitHub Actions artifacts of .* is neither a handover archive nor a zip/);
-    expect(await tagId(engines.c3, victim)).toBeUndefined();
+    expect(await tagId(engines.c2, victim)).toBeUndefined();
     // No partial image of the failed loads is left behind.
-    expect((await docker(engines.c3, 'images', '-aq', '--filter', 'label=io.github.image-handover.partial-of')).trim()).toBe('');
+    expect((await docker(engines.c2, 'images', '-aq', '--filter', 'label=io.github.image-handover.partial-of')).trim()).toBe('');
   });
 
   it('a re-run of the producer replaces the artifact: one of that name, a new id; the old digest is refused, the new one loads', async () => {
