@@ -192,10 +192,11 @@ export function renderArtifactMarkdown(report: ArtifactReport, targets: readonly
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of summaries) {
     if (s.status !== 'ok' && s.producerMs === 0) {
-      lines.push(`| ${s.label} | failed: ${s.reason ?? '?'} | | | | | | | |`);
+      lines.push(`| ${s.label.replaceAll('|', '\\|')} | failed: ${(s.reason ?? '?').replaceAll('|', '\\|')} | | | | | | | |`);
       continue;
     }
-    const name = s.id === 'actions' ? `**${s.label}**` : s.label;
+    const label = s.label.replaceAll('|', '\\|');
+    const name = s.id === 'actions' ? `**${label}**` : label;
     lines.push(
       `| ${name} | ${seconds(s.producerMs)} | ${seconds(s.consumerMs)} | ${seconds(s.totalMs)} | ${seconds(s.fourSequentialMs)} | ${seconds(s.fourAtOnceMs)} | ${mebibytes(s.bytesUp)} | ${mebibytes(s.bytesDown)} | ${rss(s.producerRssKiB)} / ${rss(s.consumerRssKiB)} |`,
     );
