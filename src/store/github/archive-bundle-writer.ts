@@ -108,6 +108,7 @@ export class ArchiveBundleWriter implements BundleWriter {
     if (this.failure !== undefined) throw this.failure;
     const uploaded = await this.guard(this.upload.finish(index));
     this.published = true;
+    await rm(this.staging, { recursive: true, force: true });
     return { name: uploaded.name, digest: sha256Digest(index), ...this.describe(uploaded, Math.round(performance.now() - this.started)) };
   }
 
