@@ -25,7 +25,10 @@ export type { Compression } from './bundle/media-types.ts';
 export { FORMAT_VERSION, Annotation } from './bundle/annotations.ts';
 
 export { checkWorkflows, type CheckResult } from './workflow/check.ts';
+export type { Finding, Level } from './workflow/findings.ts';
 export { migrateWorkflow, type MigrateResult } from './workflow/migrate/migrate.ts';
+export type { MigrateOptions, MigrateStyle } from './workflow/migrate/options.ts';
+export { unifiedDiff, diffLabels } from './workflow/migrate/diff.ts';
 
 export * from './errors.ts';
 export { VERSION } from './version.ts';

@@ -42,6 +42,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         signal,
         onProgress: logProgress((line) => core.info(line)),
         stepBytes: settings.loadStepBytes,
+      classicLoad: settings.classicLoad,
         zstd: settings.zstd,
       }),
     );

@@ -42,7 +42,7 @@ export class DockerEngine implements Engine {
 
   private unreachable(error: unknown): EngineUnreachableError {
     return new EngineUnreachableError(`Could not reach the Docker Engine at ${this.endpoint}: ${describeCause(error)}.`, {
-      hint: 'Start the Docker Engine, or set DOCKER_HOST to the socket of the engine to use.',
+      hint: 'Start the Docker Engine (for Podman: podman system service --time=0 unix://…), or set DOCKER_HOST to the socket of the engine to use.',
       cause: error,
       details: { endpoint: this.endpoint },
     });

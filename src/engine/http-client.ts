@@ -206,8 +206,16 @@ export async function request(target: EngineEndpoint, options: RequestOptions): 
   };
   socket.on('end', closed);
   socket.on('close', closed);
+  const sending = { active: false, stop: false };
   const abort = (): void => {
-    socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const reason = signal?.reason instanceof Error ? signal.reason : new Error('aborted');
+    // A body being sent ends cleanly first (see sendBody), so the engine drops what it took in.
+    if (sending.active) {
+      sending.stop = true;
+      setTimeout(() => socket.destroy(reason), GRACEFUL_END_MS).unref();
+      return;
+    }
+    socket.destroy(reason);
   };
   signal?.addEventListener('abort', abort, { once: true });
   body.onFinish = () => {
@@ -223,7 +231,14 @@ export async function request(target: EngineEndpoint, options: RequestOptions): 
   const response: PooledResponse = { status: 0, headers: parser.headers, body, close: (error) => socket.destroy(error) };
   try {
     await written(socket, [head]);
-    if (options.body !== undefined) await sendBody(socket, options.body, () => parser.status !== 0);
+    if (options.body !== undefined) {
+      sending.active = true;
+      try {
+        await sendBody(socket, options.body, { answered: () => parser.status !== 0, finished: () => parser.done }, sending);
+      } finally {
+        sending.active = false;
+      }
+    }
     await headArrived;
   } catch (error) {
     // A failure of the body's own source (a blob failing verification) is the cause to report.
@@ -237,7 +252,33 @@ export async function request(target: EngineEndpoint, options: RequestOptions): 
 /** Errors thrown by a request body's source, as opposed to the connection. */
 const bodyFailures = new WeakSet<object>();
 
-async function sendBody(socket: Socket, body: AsyncIterable<Uint8Array>, answered: () => boolean): Promise<void> {
+/** How long an engine gets to answer a body that ended early before the connection is dropped. */
+const GRACEFUL_END_MS = 3000;
+
+/**
+ * Ends a chunked body early, cleanly: the engine sees its upload end short
+ * and drops what it took in. A dropped connection is not the same to every
+ * engine — containerd's store keeps the aborted load's ingest and lease for
+ * a day when its request is cancelled, and resumes that ingest on the next
+ * load of an entry of the same name.
+ */
+async function endEarly(socket: Socket, finished: () => boolean): Promise<void> {
+  if (socket.destroyed || !socket.writable) return;
+  await written(socket, ['0\r\n\r\n']).catch(() => undefined);
+  // The engine cleans up before it ends its answer: waiting for the end lets it finish.
+  const deadline = Date.now() + GRACEFUL_END_MS;
+  while (!finished() && !socket.destroyed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+interface ResponseState {
+  /** The response head has arrived. */
+  answered: () => boolean;
+  /** The whole response has arrived. */
+  finished: () => boolean;
+}
+
+async function sendBody(socket: Socket, body: AsyncIterable<Uint8Array>, response: ResponseState, sending: { stop: boolean }): Promise<void> {
+  const answered = response.answered;
   const iterator = body[Symbol.asyncIterator]();
   for (;;) {
     let next: IteratorResult<Uint8Array>;
@@ -245,7 +286,13 @@ async function sendBody(socket: Socket, body: AsyncIterable<Uint8Array>, answere
       next = await iterator.next();
     } catch (error) {
       if (typeof error === 'object' && error !== null) bodyFailures.add(error);
+      await endEarly(socket, response.finished);
       throw error;
+    }
+    if (sending.stop) {
+      await iterator.return?.().catch(() => undefined);
+      await endEarly(socket, response.finished);
+      throw new Error('aborted while sending');
     }
     if (next.done === true) break;
     // The engine answered early (an error): it will not read the rest.

@@ -1,6 +1,7 @@
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ZstdCodec } from '../compression/codecs.ts';
+import type { ClassicLoad } from '../handover/load/load-strategy.ts';
 import { parseDockerHost, type EngineEndpoint } from '../engine/docker-host.ts';
 import { UsageError } from '../errors.ts';
 import { producerAnnotations } from '../handover/ci-context.ts';
@@ -22,6 +23,8 @@ export interface Settings {
   headStartBytes: number | 'off';
   /** HANDOVER_LOAD_STEP_BYTES: layer bytes one overlapped load carries. */
   loadStepBytes: number;
+  /** HANDOVER_CLASSIC_LOAD: how Docker 25+ on its own layer store takes a bundle. */
+  classicLoad: ClassicLoad;
   /** HANDOVER_ZSTD=builtin keeps zstd in process. */
   zstd: ZstdCodec;
   runner: RunnerContext;
@@ -37,6 +40,7 @@ export const SETTING_VARIABLES = {
   HANDOVER_STORE: 'the local store directory when --store is not given',
   HANDOVER_HEAD_START_BYTES: `bottom layer size from which export gives it a head start (default ${Defaults.headStartBytes}; off for never)`,
   HANDOVER_LOAD_STEP_BYTES: `layer bytes one overlapped load carries (default ${Defaults.loadStepBytes}; 1 for a load per layer)`,
+  HANDOVER_CLASSIC_LOAD: "'layout' sends Docker 25+ on its own layer store one OCI layout with the layers as stored, for it to decompress (default 'steps')",
   HANDOVER_ZSTD: "'builtin' to compress and decompress zstd in process instead of with the zstd command",
 } as const;
 
@@ -63,6 +67,15 @@ function headStartBytes(env: NodeJS.ProcessEnv): number | 'off' {
 function loadStepBytes(env: NodeJS.ProcessEnv): number {
   const hint = `Unset it for the default (${Defaults.loadStepBytes}, 32 MiB), or set 1 to give every layer a load of its own.`;
   return bytesVariable(env, 'HANDOVER_LOAD_STEP_BYTES', hint) ?? Defaults.loadStepBytes;
+}
+
+function classicLoad(env: NodeJS.ProcessEnv): ClassicLoad {
+  const raw = (env['HANDOVER_CLASSIC_LOAD'] ?? '').trim();
+  if (raw === '' || raw === 'steps') return 'steps';
+  if (raw === 'layout') return 'layout';
+  throw new UsageError(`Expected HANDOVER_CLASSIC_LOAD as steps or layout, found '${raw}'.`, {
+    hint: 'Unset it for steps (handover decompresses, the engine applies one layer while the next arrives); layout lets Docker 25+ decompress one archive itself.',
+  });
 }
 
 function zstd(env: NodeJS.ProcessEnv): ZstdCodec {
@@ -101,6 +114,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     defaultStore: defaultStore(env),
     headStartBytes: headStartBytes(env),
     loadStepBytes: loadStepBytes(env),
+    classicLoad: classicLoad(env),
     zstd: zstd(env),
     runner: runner(env),
     stepSummary: nonEmpty(env['GITHUB_STEP_SUMMARY']) ? env['GITHUB_STEP_SUMMARY'] : undefined,

@@ -1,6 +1,8 @@
 /** The actions the handover contract knows, recognised by their `uses:` reference. */
+import type { Literal } from './expr/syntax.ts';
+import type { Field, Step } from './model/workflow.ts';
 
-/** Our actions, as `handover migrate` writes them. */
+/** Our actions, as `handover migrate` writes them when the file does not use them yet. */
 export const EXPORT_ACTION = 'image-handover/image-handover/export@v1';
 export const LOAD_ACTION = 'image-handover/image-handover/load@v1';
 
@@ -23,8 +25,38 @@ function isOurs(uses: string, which: 'export' | 'load'): boolean {
 export const isExportAction = (uses: string): boolean => isOurs(uses, 'export');
 export const isLoadAction = (uses: string): boolean => isOurs(uses, 'load');
 export const isBuildPushAction = (uses: string): boolean => actionName(uses) === 'docker/build-push-action';
+export const isBakeAction = (uses: string): boolean => actionName(uses) === 'docker/bake-action';
 export const isUploadArtifact = (uses: string): boolean => actionName(uses) === 'actions/upload-artifact';
 export const isDownloadArtifact = (uses: string): boolean => actionName(uses) === 'actions/download-artifact';
+
+/** actions/cache and its save/restore halves: what each side does. */
+export function cacheRole(uses: string): { saves: boolean; restores: boolean } | undefined {
+  switch (actionName(uses)) {
+    case 'actions/cache':
+      return { saves: true, restores: true };
+    case 'actions/cache/save':
+      return { saves: true, restores: false };
+    case 'actions/cache/restore':
+      return { saves: false, restores: true };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Marketplace actions that upload an image as an artifact and download and
+ * load it again, keyed by the image name: ishworkh/docker-image-artifact-*
+ * and ishworkh/container-image-artifact-*.
+ */
+export function imageArtifactRole(uses: string): 'upload' | 'download' | undefined {
+  const match = /^ishworkh\/(?:docker|container)-image-artifact-(upload|download)$/.exec(actionName(uses));
+  return match?.[1] as 'upload' | 'download' | undefined;
+}
+
+/** The artifact name ishworkh's actions derive from the image (`foo:latest` -> `action_image_artifact_foo_latest`). */
+export function imageArtifactName(image: string): string {
+  return `action_image_artifact_${image.replace(/[\s><:"|*?/\\]/g, '_')}`;
+}
 
 const LOGIN_ACTIONS = new Set([
   'docker/login-action',
@@ -34,6 +66,23 @@ const LOGIN_ACTIONS = new Set([
   'google-github-actions/auth',
 ]);
 export const isLoginAction = (uses: string): boolean => LOGIN_ACTIONS.has(actionName(uses));
+
+/** Inputs that wrapper actions (retry, timeout, ssh-less runners) run as a shell command. */
+const SCRIPT_INPUTS = ['command', 'run', 'commands', 'shell-command', 'script'];
+/** Actions whose `script` is not shell. */
+const NOT_SHELL = new Set(['actions/github-script']);
+
+/** The shell commands a wrapper action runs (`nick-fields/retry` `command:`, …). */
+export function scriptInputs(step: Step): Field[] {
+  if (step.uses === undefined || NOT_SHELL.has(actionName(step.uses.value))) return [];
+  return SCRIPT_INPUTS.map((name) => step.with.get(name)).filter((f): f is Field => f !== undefined);
+}
+
+/** Outputs of known actions whose value the model knows. */
+export function knownActionOutput(uses: string, name: string): Literal | undefined {
+  if (isExportAction(uses) && name === 'run-integration') return 'true';
+  return undefined;
+}
 
 /** Items of a list input: GitHub passes lists as newline- or comma-separated strings. */
 export function listItems(value: string): { text: string; index: number }[] {

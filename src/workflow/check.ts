@@ -1,6 +1,5 @@
 import { compareFindings, type Finding } from './findings.ts';
-import { collectFacts } from './handover.ts';
-import { readWorkflow } from './model.ts';
+import { buildModel, type WorkflowModel } from './model/index.ts';
 import { rules } from './rules/index.ts';
 import { parseSource, positionAt, type SourceFile } from './source.ts';
 import { isSuppressed, readSuppressions } from './suppressions.ts';
@@ -13,12 +12,16 @@ export interface CheckResult {
 
 /** Checks one parsed workflow file against every rule. Pure: no I/O. */
 export function checkFile(file: SourceFile): Finding[] {
-  const workflow = readWorkflow(file);
-  const facts = collectFacts(workflow);
+  return checkModel(buildModel(file));
+}
+
+/** Checks a workflow already modelled (migrate checks its own output this way). */
+export function checkModel(model: WorkflowModel): Finding[] {
+  const file = model.workflow.file;
   const { suppressions, findings: suppressionFindings } = readSuppressions(file);
   const findings: Finding[] = [];
   for (const rule of rules) {
-    for (const report of rule.check({ workflow, facts })) {
+    for (const report of rule.check({ model })) {
       const { line, col } = positionAt(file, report.offset);
       findings.push({ ruleId: rule.id, level: rule.level, message: report.message, path: file.path, line, col, offset: report.offset });
     }

@@ -17,7 +17,7 @@ export interface SourceFile {
 
 export function parseSource(path: string, text: string): SourceFile {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { keepSourceTokens: true, lineCounter, prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const [first] = document.errors;
   if (first !== undefined) {
     const at = lineCounter.linePos(first.pos[0]);

@@ -34,6 +34,8 @@ export interface FakeEngineFaults {
   breakLoadAfterBytes?: number;
   /** Called as a save is asked for. */
   onSave?: (references: readonly string[]) => void;
+  /** Fail a request for an image's history (as Podman 4.3 does for history entries without a time). */
+  refuseHistory?: boolean;
 }
 
 /** An engine's call log entry, for tests that check the order of work. */
@@ -48,9 +50,11 @@ export class FakeEngine implements Engine {
   readonly tags = new Map<string, string>();
   readonly calls: EngineCall[] = [];
   faults: FakeEngineFaults = {};
+  /** The Engine API version it claims to speak. */
+  apiVersion = '1.41';
 
   async version(): Promise<EngineVersion> {
-    return await Promise.resolve({ product: 'docker', version: '20.10.24-fake', apiVersion: '1.41', minApiVersion: '1.12', os: 'linux', arch: 'amd64' });
+    return await Promise.resolve({ product: 'docker', version: '20.10.24-fake', apiVersion: this.apiVersion, minApiVersion: '1.12', os: 'linux', arch: 'amd64' });
   }
 
   /** Adds an image of these layers (tar bytes), tagged; returns its id. */
@@ -95,6 +99,7 @@ export class FakeEngine implements Engine {
   async historySizes(reference: string): Promise<number[]> {
     const image = this.resolve(reference);
     if (image === undefined) throw new ImageNotFoundError(`no image ${reference}`);
+    if (this.faults.refuseHistory === true) throw new EngineRequestError(`The engine answered 500 when asked for the history of '${reference}': runtime error: invalid memory address or nil pointer dereference.`);
     return await Promise.resolve(image.history);
   }
 

@@ -25,7 +25,7 @@ function layerNote(result: ExportResult): string {
 function summary(result: ExportResult): string {
   const rows = [['IMAGE', 'ID', 'LAYERS', 'SIZE', 'STORED']];
   for (const image of result.images) {
-    rows.push([`${image.tags.join(', ') || '<untagged>'}${image.platforms.length > 1 ? ` (${image.platforms.join(', ')})` : ''}`, image.imageId.slice(0, 19), String(image.layers), formatBytes(image.uncompressedBytes), formatBytes(image.storedBytes)]);
+    rows.push([`${image.tags.join(', ') || '<untagged>'}${image.platforms.length > 1 ? ` (${image.platforms.join(', ')})` : ''}`, (image.sourceId ?? image.imageId).slice(0, 19), String(image.layers), formatBytes(image.uncompressedBytes), formatBytes(image.storedBytes)]);
   }
   return [
     `Exported bundle '${result.name}' to ${result.store.location}`,

@@ -77,6 +77,7 @@ without it fails with PLATFORM_NOT_FOUND and the platforms it has.`,
       signal: io.signal,
       onProgress: progress?.listener,
       stepBytes: settings.loadStepBytes,
+      classicLoad: settings.classicLoad,
       zstd: settings.zstd,
       platform: platform === undefined ? undefined : parsePlatform(platform),
     });

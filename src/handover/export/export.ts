@@ -2,6 +2,7 @@ import type { ArchiveImage } from '../../archive/image-archive.ts';
 import type { Compression } from '../../bundle/media-types.ts';
 import type { ZstdCodec } from '../../compression/codecs.ts';
 import { Defaults } from '../../defaults.ts';
+import { requireApi } from '../../engine/api-version.ts';
 import type { Digest } from '../../digest/digest.ts';
 import type { Engine, ImageInfo } from '../../engine/engine.ts';
 import { UsageError } from '../../errors.ts';
@@ -123,7 +124,9 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
   let infos: ImageInfo[] = [];
   if ('engine' in options.source) {
     clock.start('inspect');
-    infos = await inspectSources(options.source.engine, references);
+    const { engine } = options.source;
+    requireApi(await engine.version(), engine.endpoint);
+    infos = await inspectSources(engine, references);
   }
   const writer = await options.store.createBundle(name);
   try {

@@ -24,7 +24,15 @@ export async function headStartBytes(engine: Engine, references: readonly string
   const [info] = infos;
   if (minBytes === 'off' || reference === undefined || info === undefined || references.length !== 1) return undefined;
   if (info.diffIds.length < 2 || (await engine.usesContainerdStore())) return undefined;
-  return bottomLayerForHeadStart(await engine.historySizes(reference), minBytes);
+  let history: number[];
+  try {
+    history = await engine.historySizes(reference);
+  } catch {
+    // An optimisation only: an engine that cannot tell an image's history (Podman 4.3 fails on
+    // history entries without a time) gets the plain save.
+    return undefined;
+  }
+  return bottomLayerForHeadStart(history, minBytes);
 }
 
 /** The bottom layer's size by the image's history (its first step that made a layer), if it gets a head start. */

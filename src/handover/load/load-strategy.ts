@@ -1,3 +1,4 @@
+import { apiAtLeast } from '../../engine/api-version.ts';
 import type { EngineVersion } from '../../engine/engine.ts';
 
 /**
@@ -18,13 +19,17 @@ export type LoadStrategy =
 /** The first Docker Engine API (Docker 25) that loads OCI layouts and zstd layers. */
 const OCI_LOAD_API = [1, 44] as const;
 
-export function apiAtLeast(version: string, wanted: readonly [number, number]): boolean {
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  return major > wanted[0] || (major === wanted[0] && minor >= wanted[1]);
-}
+/**
+ * What a Docker Engine on its own layer store gets: 'steps' (the default)
+ * or one OCI 'layout' with the layers as stored, which Docker 25 and later
+ * read (and decompress) themselves.
+ */
+export type ClassicLoad = 'steps' | 'layout';
 
-export function chooseLoadStrategy(version: EngineVersion, containerdStore: boolean): LoadStrategy {
+export function chooseLoadStrategy(version: EngineVersion, containerdStore: boolean, classic: ClassicLoad = 'steps'): LoadStrategy {
   if (containerdStore) return { kind: 'oci-layout', dockerManifest: false };
   if (version.product === 'podman') return { kind: 'oci-layout', dockerManifest: true };
-  return { kind: 'steps', engineReadsZstd: apiAtLeast(version.apiVersion, OCI_LOAD_API) };
+  const readsZstd = apiAtLeast(version.apiVersion, OCI_LOAD_API);
+  if (classic === 'layout' && readsZstd) return { kind: 'oci-layout', dockerManifest: true };
+  return { kind: 'steps', engineReadsZstd: readsZstd };
 }

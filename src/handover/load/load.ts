@@ -1,10 +1,11 @@
 import type { Platform } from '../../bundle/model.ts';
 import type { ZstdCodec } from '../../compression/codecs.ts';
 import { Defaults } from '../../defaults.ts';
+import { requireApi } from '../../engine/api-version.ts';
 import { parseDigest, type Digest } from '../../digest/digest.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { VerificationError } from '../../errors.ts';
-import { chooseLoadStrategy, type LoadStrategy } from './load-strategy.ts';
+import { chooseLoadStrategy, type ClassicLoad, type LoadStrategy } from './load-strategy.ts';
 import { planOciLayoutLoad } from './oci-layout-load.ts';
 import type { LayerReading } from './verified-layer.ts';
 import { verifyImage } from './verify-image.ts';
@@ -38,6 +39,8 @@ export interface LoadOptions {
   zstd?: ZstdCodec | undefined;
   /** The platform to load from a multi-platform image (default: the engine's). */
   platform?: Platform | undefined;
+  /** How Docker 25+ on its own layer store takes the bundle (see load-strategy.ts); default 'steps'. */
+  classicLoad?: ClassicLoad | undefined;
 }
 
 export interface LoadedImage {
@@ -97,6 +100,7 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
   const { engine } = options;
   clock.start('engine check');
   const version = await engine.version();
+  requireApi(version, engine.endpoint);
   const platform = options.platform ?? { os: version.os, architecture: version.arch };
   clock.start('store read');
   const source = await options.store.openBundle(name);
@@ -106,7 +110,7 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
     const bundle = await resolveBundle(source, expect, { platform, asked: options.platform !== undefined });
     requiredTags(options.requireTags, bundle.images, name);
 
-    const strategy = chooseLoadStrategy(version, await engine.usesContainerdStore());
+    const strategy = chooseLoadStrategy(version, await engine.usesContainerdStore(), options.classicLoad);
     let read = 0;
     const spent = spentBufferCollector();
     let total = 0;

@@ -5,6 +5,11 @@ export interface TextEdit {
   text: string;
 }
 
+/** Two planned edits touch the same text: a planning bug, which migrate answers by converting less. */
+export class OverlappingEditsError extends Error {
+  override name = 'OverlappingEditsError';
+}
+
 /** Applies non-overlapping edits to the original text; insertions at one offset keep their order. */
 export function applyEdits(source: string, edits: readonly TextEdit[]): string {
   const ordered = edits.map((edit, order) => ({ ...edit, order })).sort((a, b) => a.start - b.start || a.end - b.end || a.order - b.order);
@@ -12,8 +17,7 @@ export function applyEdits(source: string, edits: readonly TextEdit[]): string {
   let cursor = 0;
   for (const edit of ordered) {
     if (edit.start < cursor) {
-      // A planning bug, not a user error: the CLI reports plain Errors as internal.
-      throw new Error(`migrate planned overlapping edits at offset ${edit.start}`);
+      throw new OverlappingEditsError(`migrate planned overlapping edits at offset ${edit.start}`);
     }
     result += source.slice(cursor, edit.start) + edit.text;
     cursor = edit.end;

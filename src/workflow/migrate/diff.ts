@@ -65,3 +65,24 @@ export function unifiedDiff(before: string, after: string, fromName: string, toN
   }
   return `${out.join('\n')}\n`;
 }
+
+/**
+ * The names a diff gives the file, so that `git apply` and `patch -p1` find
+ * it: `a/<path>` relative to the working directory when the file is inside
+ * it, else relative to the root directory (apply it from `/`). Never
+ * `a//tmp/…`, which neither tool accepts.
+ */
+export function diffLabels(cwd: string, absolutePath: string): { from: string; to: string; base: string } {
+  const relativePath = posixRelative(cwd, absolutePath);
+  const inside = relativePath !== '' && !relativePath.startsWith('..');
+  const path = inside ? relativePath : absolutePath.replace(/\\/g, '/').replace(/^[A-Za-z]:/, '').replace(/^\/+/, '');
+  return { from: `a/${path}`, to: `b/${path}`, base: inside ? cwd : '/' };
+}
+
+function posixRelative(from: string, to: string): string {
+  const a = from.replace(/\\/g, '/').replace(/\/+$/, '').split('/');
+  const b = to.replace(/\\/g, '/').split('/');
+  let common = 0;
+  while (common < a.length && common < b.length && a[common] === b[common]) common++;
+  return [...a.slice(common).map(() => '..'), ...b.slice(common)].join('/');
+}

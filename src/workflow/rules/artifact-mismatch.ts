@@ -1,101 +1,111 @@
-import { posix } from 'node:path';
-import { listItems } from '../actions.ts';
-import { artifactName, isImageUpload, uploadsFetchedBy, type ArtifactDownload, type ArtifactUpload, type HandoverFacts, type ImageLoad } from '../handover.ts';
 import { isLiteral } from '../image-names.ts';
+import { downloadedFiles, isUnder, normalizePath } from '../model/channels.ts';
+import { artifactName } from '../model/facts.ts';
+import type { WorkflowModel } from '../model/index.ts';
 import type { Rule, RuleReport } from './rule.ts';
 
-/** Workspace-relative and absolute spellings of the same place compare equal. */
-function normalizePath(path: string): string {
-  const relative = path.trim().replace(/^(\$\{\{\s*github\.workspace\s*\}\}|\$\{?GITHUB_WORKSPACE\}?)\/?/, '');
-  return posix.normalize(relative === '' ? '.' : relative);
-}
-
-function singleFile(upload: ArtifactUpload): string | undefined {
-  const paths = listItems(upload.path?.value ?? '').map((p) => p.text);
-  const [only] = paths;
-  return paths.length === 1 && only !== undefined && isLiteral(only) && !/[*?]/.test(only) ? only : undefined;
-}
-
-function checkDockerLoad(facts: HandoverFacts, load: ImageLoad): RuleReport[] {
-  const job = load.job;
-  const downloads = facts.downloads.filter((d) => d.job === job);
-  const before = downloads.filter((d) => d.step.index < load.step.index);
-  if (before.length === 0) {
-    const after = downloads.find((d) => d.step.index > load.step.index);
-    return [{
-      offset: load.offset,
-      message: after === undefined
-        ? `Job '${job.id}' loads an image archive but never downloads it: add actions/download-artifact before this step.`
-        : `Job '${job.id}' loads the image before downloading it: the download is step ${after.step.index + 1}, after this load. Move the download before the load.`,
-    }];
+function nameReports(model: WorkflowModel): RuleReport[] {
+  const reports: RuleReport[] = [];
+  const seen = new Set<unknown>();
+  for (const receipt of model.channels.receipts) {
+    const fetch = receipt.fetch.kind === 'download' ? receipt.fetch.download : receipt.fetch.kind === 'load-action' ? receipt.fetch.load : undefined;
+    if (receipt.nameMatches || fetch === undefined || seen.has(fetch)) continue;
+    seen.add(fetch);
+    const name = artifactName(fetch) ?? '(all)';
+    const sent = [...new Set(model.channels.channels.filter((c) => c.kind === receipt.channel.kind && c.upload !== undefined).map((c) => `'${artifactName(c.upload ?? fetch) ?? 'artifact'}' (job '${c.producer.id}')`))].join(', ');
+    reports.push({
+      offset: fetch.name?.offset ?? fetch.offset,
+      message: `Job '${receipt.consumer.id}' fetches artifact '${name}', but no job uploads an image under that name; uploaded: ${sent}. Use the same name on both sides.`,
+    });
   }
-  const input = load.input;
-  if (input === undefined || !isLiteral(input.value)) return [];
-  for (const download of before) {
-    for (const upload of uploadsFetchedBy(facts, download)) {
-      const file = singleFile(upload);
-      const directory = download.path?.value ?? '.';
-      if (file === undefined || !isLiteral(directory)) continue;
-      const expected = normalizePath(posix.join(directory, posix.basename(file)));
-      if (normalizePath(input.value) === expected) return [];
-      return [{
-        offset: input.offset,
-        message: `docker load reads '${input.value}', but artifact '${upload.name?.value ?? 'artifact'}' (uploaded from '${file}' by job '${upload.job.id}') is downloaded to '${expected}'. Load the file where the download puts it.`,
-      }];
+  return reports;
+}
+
+function pathReports(model: WorkflowModel): RuleReport[] {
+  const reports: RuleReport[] = [];
+  const seen = new Set<unknown>();
+  for (const receipt of model.channels.receipts) {
+    if (receipt.fetch.kind !== 'download' || !receipt.nameMatches) continue;
+    const load = receipt.acquire;
+    const input = load !== undefined && 'input' in load ? load.input : undefined;
+    if (input === undefined || !isLiteral(input.value) || seen.has(load)) continue;
+    const download = receipt.fetch.download;
+    const files = downloadedFiles(receipt.channel, download);
+    const directory = download.path?.value ?? '.';
+    if (files.length === 0 || !isLiteral(directory)) continue;
+    if (files.some((file) => normalizePath(file) === normalizePath(input.value))) continue;
+    if (model.channels.receipts.some((other) => other !== receipt && other.acquire === load && other.fetch.kind === 'download' && downloadedFiles(other.channel, other.fetch.download).some((f) => normalizePath(f) === normalizePath(input.value)))) continue;
+    seen.add(load);
+    reports.push({
+      offset: input.offset,
+      message: `docker load reads '${input.value}', but artifact '${artifactName(receipt.channel.upload ?? download) ?? 'artifact'}' of job '${receipt.channel.producer.id}' is downloaded to ${files.map((f) => `'${f}'`).join(', ')}. Load the file where the download puts it.`,
+    });
+  }
+  return reports;
+}
+
+function unfetchedReports(model: WorkflowModel): RuleReport[] {
+  return model.channels.unfetchedLoads.map((load) => {
+    const later = model.facts.downloads.find((d) => d.job === load.job && d.step.index > load.step.index);
+    return {
+      offset: load.offset,
+      message:
+        later === undefined
+          ? `Job '${load.job.id}' loads an image archive but never downloads it (or restores it from a cache): add actions/download-artifact before this step.`
+          : `Job '${load.job.id}' loads the image before downloading it: the download is step ${later.step.index + 1}, after this load. Move the download before the load.`,
+    };
+  });
+}
+
+function cacheReports(model: WorkflowModel): RuleReport[] {
+  return model.channels.unmatchedRestores.map((restore) => {
+    const saved = model.channels.channels.filter((c) => c.kind === 'cache' && c.cache !== undefined && c.producer !== restore.job);
+    const keys = saved.map((c) => `'${c.cache?.key?.value.trim() ?? '(no key)'}' at '${c.cache?.paths.map((p) => p.value).join(', ') ?? ''}' (job '${c.producer.id}')`).join(', ');
+    return {
+      offset: restore.key?.offsetOf(0) ?? restore.offset,
+      message: `Job '${restore.job.id}' restores the image cache with key '${restore.key?.value.trim() ?? ''}' at '${restore.paths.map((p) => p.value).join(', ')}', but the image is saved as ${keys}. Use the same key and path on both sides.`,
+    };
+  });
+}
+
+function exportReports(model: WorkflowModel): RuleReport[] {
+  const reports: RuleReport[] = [];
+  const { facts, channels } = model;
+  const consumersExist = channels.receipts.length > 0 || channels.unfetchedLoads.length > 0 || facts.loads.some((l) => l.kind === 'docker');
+  for (const exported of facts.exports) {
+    const file = exported.file;
+    if (exported.kind === 'action' || exported.kind === 'image-artifact' || file === undefined || !isLiteral(file.value)) continue;
+    if (channels.channels.some((c) => c.exports.includes(exported))) continue;
+    if (facts.loads.some((l) => l.job === exported.job && l.input !== undefined && normalizePath(l.input.value) === normalizePath(file.value))) continue;
+    const uploads = facts.uploads.filter((u) => u.job === exported.job && u.kind === 'artifact' && u.paths.length > 0);
+    const caches = facts.caches.filter((c) => c.job === exported.job && c.saves && c.paths.some((p) => isUnder(file.value, p.value)));
+    if (caches.length > 0) continue;
+    if (uploads.length === 0) {
+      if (!consumersExist) continue;
+      reports.push({
+        offset: file.offset,
+        message: `Job '${exported.job.id}' exports the image to '${file.value}' but no step uploads it: add actions/upload-artifact with path '${file.value}'.`,
+      });
+      continue;
+    }
+    const covered = uploads.some((u) => u.paths.some((p) => !isLiteral(p.value) || /[*?]/.test(p.value) || isUnder(file.value, p.value)));
+    const wrong = uploads.find((u) => u.paths.some((p) => /\.(tar|tar\.gz|tgz|tar\.zst|oci)$/.test(p.value)));
+    const path = wrong?.paths[0];
+    if (!covered && path !== undefined) {
+      reports.push({
+        offset: path.offset,
+        message: `Job '${exported.job.id}' uploads '${path.value.trim()}', but the export wrote '${file.value}'. Upload the file the export writes.`,
+      });
     }
   }
-  return [];
-}
-
-function checkFetchName(facts: HandoverFacts, fetch: ArtifactDownload | ImageLoad): RuleReport[] {
-  const name = artifactName(fetch);
-  if (name === undefined || !isLiteral(name)) return [];
-  const uploads = facts.uploads.filter((u) => isImageUpload(facts, u));
-  if (uploads.length === 0 || uploads.some((u) => artifactName(u) === name)) return [];
-  const names = uploads.map((u) => `'${artifactName(u) ?? '(unnamed)'}' (job '${u.job.id}')`).join(', ');
-  return [{
-    offset: fetch.name?.offsetOf(0) ?? fetch.offset,
-    message: `Job '${fetch.job.id}' fetches artifact '${name}', but no job uploads an image under that name; uploaded: ${names}. Use the same name on both sides.`,
-  }];
+  return reports;
 }
 
 export const artifactMismatch: Rule = {
   id: 'artifact-mismatch',
-  description: 'Upload and download disagree on artifact name or file path, or the download is missing or comes after the load.',
+  description: 'The two sides of a handover disagree: artifact name, file path or cache key; or the consumer loads an archive it never fetched.',
   level: 'error',
-  check({ facts }) {
-    const reports: RuleReport[] = [];
-    for (const load of facts.loads) {
-      if (facts.imageJobs.has(load.job.id)) continue;
-      if (load.kind === 'docker') reports.push(...checkDockerLoad(facts, load));
-      else reports.push(...checkFetchName(facts, load));
-    }
-    for (const download of facts.downloads) {
-      if (facts.loads.some((l) => l.job === download.job && l.kind === 'docker')) reports.push(...checkFetchName(facts, download));
-    }
-    for (const exported of facts.exports) {
-      const file = exported.file;
-      if (exported.kind === 'action' || file === undefined || !isLiteral(file.value)) continue;
-      const uploads = facts.uploads.filter((u) => u.job === exported.job && u.path !== undefined);
-      if (uploads.length === 0) {
-        if (facts.consumers.length === 0) continue;
-        reports.push({
-          offset: file.offset,
-          message: `Job '${exported.job.id}' exports the image to '${file.value}' but no step uploads it: add actions/upload-artifact with path '${file.value}'.`,
-        });
-        continue;
-      }
-      const paths = uploads.flatMap((u) => listItems(u.path?.value ?? '').map((p) => ({ upload: u, path: p.text })));
-      const target = normalizePath(file.value);
-      const covered = paths.some(({ path }) => !isLiteral(path) || /[*?]/.test(path) || target === normalizePath(path) || target.startsWith(`${normalizePath(path)}/`));
-      const wrong = uploads.find((u) => isImageUpload(facts, u));
-      if (!covered && wrong?.path !== undefined) {
-        reports.push({
-          offset: wrong.path.offsetOf(0),
-          message: `Job '${exported.job.id}' uploads '${wrong.path.value.trim()}', but the export wrote '${file.value}'. Upload the file the export writes.`,
-        });
-      }
-    }
-    return reports;
+  check({ model }) {
+    return [...nameReports(model), ...pathReports(model), ...unfetchedReports(model), ...cacheReports(model), ...exportReports(model)];
   },
 };

@@ -1,5 +1,4 @@
 import { EXPORT_ACTION_DEFAULT_RETENTION_DAYS } from '../actions.ts';
-import { isImageUpload } from '../handover.ts';
 import type { Rule, RuleReport } from './rule.ts';
 
 /** Long enough to re-run failed jobs of the run over a weekend; the handover itself needs the artifact for one run. */
@@ -9,15 +8,19 @@ export const artifactRetention: Rule = {
   id: 'artifact-retention',
   description: `An image artifact without retention-days, or kept longer than ${MAX_RETENTION_DAYS} days.`,
   level: 'warning',
-  check({ facts }) {
+  check({ model }) {
     const reports: RuleReport[] = [];
-    for (const upload of facts.uploads.filter((u) => isImageUpload(facts, u))) {
+    const seen = new Set<unknown>();
+    for (const channel of model.channels.channels) {
+      const upload = channel.upload;
+      if (upload === undefined || seen.has(upload)) continue;
+      seen.add(upload);
       const retention = upload.retention;
       if (retention === undefined) {
-        if (upload.action) continue;
+        if (upload.kind === 'bundle') continue;
         reports.push({
           offset: upload.step.uses?.offsetOf(0) ?? upload.offset,
-          message: `Job '${upload.job.id}' uploads an image artifact without 'retention-days': it is kept for the repository default (90 days) and counts against storage. Add 'retention-days: 1'.`,
+          message: `Job '${upload.job.id}' uploads an image artifact without ${upload.kind === 'image-artifact' ? "'retention_days'" : "'retention-days'"}: it is kept for the repository default (90 days) and counts against storage. Keep it 1 day.`,
         });
         continue;
       }

@@ -1,4 +1,4 @@
-import type { ImageBuild } from '../handover.ts';
+import type { ImageBuild } from '../model/facts.ts';
 import type { Rule, RuleReport } from './rule.ts';
 
 function where(build: ImageBuild): number {
@@ -9,11 +9,12 @@ export const exportCache: Rule = {
   id: 'export-cache',
   description: "A separate export build does not reuse the main build's cache (cache-to on the main build, cache-from on the export).",
   level: 'warning',
-  check({ facts }) {
+  check({ model }) {
     const reports: RuleReport[] = [];
+    const { facts } = model;
     const jobs = new Set(facts.builds.map((b) => b.job));
     for (const job of jobs) {
-      const builds = facts.builds.filter((b) => b.job === job && b.step.uses !== undefined);
+      const builds = facts.builds.filter((b) => b.job === job && b.how === 'build-push-action');
       const exportedFromEngine = facts.exports.some((e) => e.job === job && e.kind !== 'build');
       const exports = builds.filter((b) => b.dest !== undefined || (b.load && exportedFromEngine));
       const mains = builds.filter((b) => !exports.includes(b));

@@ -1,6 +1,5 @@
 import type { Level } from '../findings.ts';
-import type { HandoverFacts } from '../handover.ts';
-import type { Workflow } from '../model.ts';
+import type { WorkflowModel } from '../model/index.ts';
 
 /** Where the rules are documented; each rule has the anchor `#rule-<id>`. */
 export const RULES_DOC_URL = 'https://github.com/image-handover/image-handover/blob/main/docs/check-and-migrate.md';
@@ -10,8 +9,7 @@ export function ruleHelpUri(id: string): string {
 }
 
 export interface RuleContext {
-  workflow: Workflow;
-  facts: HandoverFacts;
+  model: WorkflowModel;
 }
 
 /** What a rule reports: where (an offset in the file) and what, in words a user can act on. */

@@ -8,9 +8,9 @@ export const unpinnedLoad: Rule = {
   id: 'unpinned-load',
   description: "Our load action runs without 'expect', so it would accept any bundle published under the name.",
   level: 'warning',
-  check({ facts }) {
+  check({ model }) {
     const reports: RuleReport[] = [];
-    for (const load of facts.loads) {
+    for (const load of model.facts.loads) {
       if (load.kind !== 'action') continue;
       if (load.expect !== undefined && load.expect.value.trim() !== '') continue;
       reports.push({

@@ -9,8 +9,8 @@ import { cpuSeconds, run } from '../../../bench/measure.ts';
 describe('cpuSeconds', () => {
   it("counts a finished command's CPU among this process's children", async () => {
     const before = await cpuSeconds('self', 'children');
-    // Half a second of CPU in a child this process waits for.
-    await run(process.execPath, ['-e', 'const end = Date.now() + 500; while (Date.now() < end);']);
+    // Half a second of CPU (not of wall time: the machine may be busy) in a child this process waits for.
+    await run(process.execPath, ['-e', 'const start = process.cpuUsage(); while (process.cpuUsage(start).user < 500000);']);
     const after = await cpuSeconds('self', 'children');
     expect(before).toBeDefined();
     expect((after ?? 0) - (before ?? 0)).toBeGreaterThanOrEqual(0.3);

@@ -47,7 +47,7 @@ describe('handover check', () => {
     const run = await handover('check', '.github/workflows/ci.yml');
     expect(run.status).toBe(1);
     expect(run.stdout.split('\n')[0]).toMatch(/^\.github\/workflows\/ci\.yml:40:24: .* \[push-policy-gate\]$/);
-    expect(run.stderr).toBe('21 findings in 1 workflow file.\n');
+    expect(run.stderr).toBe('17 findings in 1 workflow file.\n');
   });
 
   it('writes json and sarif', async () => {
@@ -84,7 +84,7 @@ describe('handover migrate', () => {
     await writeFile(join(cwd, 'ci.yml'), fixture('pipeline/before.yml'));
     const run = await handover('migrate', 'ci.yml');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^--- a\/ci\.yml\n\+\+\+ b\/ci\.yml\n@@ -37,7 \+37,8 @@\n/);
+    expect(run.stdout).toMatch(/^--- a\/ci\.yml\n\+\+\+ b\/ci\.yml\n@@ -38,6 \+38,8 @@\n/);
     expect(run.stdout).toContain('-      - name: Log in to Docker Hub\n');
     expect(await readFile(join(cwd, 'ci.yml'), 'utf8')).toBe(fixture('pipeline/before.yml'));
   });
@@ -97,6 +97,21 @@ describe('handover migrate', () => {
     expect(again).toMatchObject({ status: 0, stdout: '' });
     expect(again.stderr).toMatch(/nothing to migrate/);
     expect((await handover('check', 'ci.yml')).status).toBe(0);
+  });
+
+  it('says on stderr what it did, what it left and what to pin', async () => {
+    await writeFile(join(cwd, 'ci.yml'), fixture('corpus/sha-pinned.yml'));
+    const run = await handover('migrate', 'ci.yml');
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain('  integration: loads ledger:test from \'build\' instead of logging in and pulling.\n');
+    expect(run.stderr).toMatch(/You must pin image-handover\/image-handover\/load@v1 to a commit SHA/);
+    const named = await handover('migrate', 'ci.yml', '--artifact', 'ledger-image');
+    expect(named.stdout).toContain('+          name: ledger-image\n');
+    expect((await handover('migrate', 'ci.yml', '--artifact', '../x')).status).toBe(2);
+    await writeFile(join(cwd, 'bake.yml'), fixture('corpus/bake-push.yml'));
+    const left = await handover('migrate', 'bake.yml');
+    expect(left).toMatchObject({ status: 0, stdout: '' });
+    expect(left.stderr).toMatch(/nothing to migrate[\s\S]*images: left as it is — it builds with bake/);
   });
 
   it('exits 2 on a usage error', async () => {

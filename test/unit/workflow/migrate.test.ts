@@ -16,8 +16,10 @@ describe.each<MigrateStyle>(['action', 'steps'])('migrate --style %s on a differ
     expect(migrateWorkflow('variant.yml', text, { style }).changed).toBe(false);
   });
 
-  it('keeps the quoting of the gate output it rewrites', () => {
-    expect(text).toMatch(/^ {6}integration: '\$\{\{ steps\.[a-z-]+\.(outputs\.run-integration|outcome == ''success'') \}\}'$/m);
+  it('keeps the push-policy gate output as it was, adds one for the handover and re-gates the consumer on it', () => {
+    expect(text).toContain("      integration: '${{ steps.policy.outputs.push }}'\n");
+    expect(text).toMatch(/^ {6}image-handover: \$\{\{ steps\.[a-z-]+\.(outputs\.run-integration|outcome == 'success') \}\}$/m);
+    expect(text).toContain("    if: needs.build.outputs.image-handover == 'true'\n");
   });
 
   it('removes the login with the comment that described it, keeps blank lines between steps', () => {

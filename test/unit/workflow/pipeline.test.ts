@@ -37,11 +37,11 @@ describe('the plan-shaped pipeline before the handover', () => {
     ];
     expect(check(fixture(BEFORE))).toEqual([
       'push-policy-gate@40:24',
+      // One finding per job and root cause: the empty reference at its first use, not again at docker tag.
       ...consumers.flatMap(([login, pull, tests]) => [
         `registry-pull@${login}:15`,
         `registry-pull@${pull}:11`,
         `empty-image-ref@${pull}:23`,
-        `empty-image-ref@${(pull ?? 0) + 1}:22`,
         `unverified-image@${tests}:9`,
       ]),
     ]);

@@ -229,6 +229,7 @@ describe('DockerEngine on a unix socket', () => {
       expect(error.message).toContain(`unix://${socket}`);
       expect(error.details).toEqual({ endpoint: `unix://${socket}` });
       expect(error.hint).toMatch(/DOCKER_HOST/);
+      expect(error.hint).toMatch(/podman system service/); // a Podman socket whose service is not running looks the same
     }
   });
 });

@@ -78,6 +78,13 @@ describe('exportImages (flow, fake engine)', () => {
     expect(engine.helperImages()).toEqual([]);
   });
 
+  it('goes without the head start when the engine cannot tell the image\'s history', async () => {
+    engine.faults = { refuseHistory: true };
+    const result = await exportApp({ headStartBytes: 1 });
+    expect(Object.keys(result.timings.phases)).not.toContain('head start');
+    expect(result.images[0]!.layers).toBe(3);
+  });
+
   it('gives no head start below the threshold', async () => {
     const result = await exportApp({ headStartBytes: 10 * 1024 * 1024 });
     expect(Object.keys(result.timings.phases)).not.toContain('head start');

@@ -91,6 +91,17 @@ describe('loadBundle (flow, fake engine)', () => {
     expect(consumer.images.has(imageId())).toBe(false);
   });
 
+  it('an engine whose API is too old: ENGINE_TOO_OLD naming the version it speaks and the one needed, before anything is read', async () => {
+    consumer.apiVersion = '1.24';
+    const error = await typedFailure(loadBundle({ store, engine: consumer }), 'ENGINE_TOO_OLD');
+    expect(error.message).toContain('speaks Docker Engine API 1.24');
+    expect(error.message).toContain('needs API 1.25 or later');
+    expect(error.exitStatus).toBe(4);
+    expect(consumer.calls).toEqual([]);
+    producer.apiVersion = '1.12';
+    await typedFailure(exportImages({ store, source: { engine: producer, references: ['charon-build:1'] } }), 'ENGINE_TOO_OLD');
+  });
+
   it('an engine that stops mid-load: ENGINE_LOAD_FAILED, nothing tagged, no partial image left', async () => {
     consumer.faults = { breakLoadAfterBytes: 200_000 };
     await typedFailure(loadBundle({ store, engine: consumer, stepBytes: 1 }), 'ENGINE_LOAD_FAILED');

@@ -72,14 +72,3 @@ export function refsInExpressions(value: string): ContextRef[] {
 export function conditionRefs(value: string): ContextRef[] {
   return value.includes('${{') ? refsInExpressions(value) : contextRefs(value);
 }
-
-/** `a || 'fallback'`: the expression cannot be empty when a non-empty literal backs it up. */
-export function hasNonEmptyFallback(body: string): boolean {
-  return /\|\|\s*(?:'[^']+'|[0-9]|true\b)/.test(body);
-}
-
-/** True when the whole string is one `${{ }}` expression and nothing else. */
-export function isSingleExpression(value: string): boolean {
-  const spans = findExpressions(value.trim());
-  return spans.length === 1 && spans[0]?.start === 0 && spans[0].end === value.trim().length;
-}
