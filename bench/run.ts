@@ -7,6 +7,7 @@
  *                    [--rounds N] [--only floor,zstd,...] [--fresh]
  *                    [--no-incremental] [--no-rss-double] [--no-build]
  *                    [--keep-engines] [--work-dir DIR] [--out DIR]
+ *                    [--no-artifact | --artifact-only] [--up MB/s] [--down MB/s] [--artifact-kind KIND]
  */
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, release, totalmem } from 'node:os';
@@ -31,6 +32,7 @@ import { medianPhases, summarizeIncremental, summarizePattern } from './report/s
 import { renderSvg } from './report/svg.ts';
 import { cpuRows, incrementalRows, patternRows, phaseRows, renderText, targetRows } from './report/table.ts';
 import { evaluateTargets } from './report/targets.ts';
+import { runArtifactBench } from './artifact/run-artifact.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const allPatterns: readonly Pattern[] = [floorPattern, documentedPattern, gzipPattern, zstdPattern, registryPattern, handoverPattern];
@@ -49,6 +51,11 @@ interface Options {
   keepEngines: boolean;
   workDir: string;
   outDir: string;
+  /** The artifact path (bench/artifact/): after the local patterns, instead of them, or not at all. */
+  artifact: 'also' | 'only' | 'no';
+  upMBps: number;
+  downMBps: number;
+  artifactKind: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -65,8 +72,18 @@ function parseOptions(argv: string[]): Options {
       'keep-engines': { type: 'boolean', default: false },
       'work-dir': { type: 'string', default: '/var/tmp/handover-bench' },
       out: { type: 'string' },
+      'no-artifact': { type: 'boolean', default: false },
+      'artifact-only': { type: 'boolean', default: false },
+      up: { type: 'string', default: '60' },
+      down: { type: 'string', default: '120' },
+      'artifact-kind': { type: 'string', default: '28-classic' },
     },
   });
+  const rate = (flag: string, value: string): number => {
+    const parsed = Number(value);
+    if (!(parsed > 0)) throw new Error(`--${flag} wants MB/s above 0, got '${value}'`);
+    return parsed;
+  };
   const rounds = Number.parseInt(values.rounds, 10);
   if (!(rounds >= 1)) throw new Error(`--rounds wants a positive whole number, got '${values.rounds}'`);
   const only = values.only === undefined ? undefined : new Set(values.only.split(',').map((id) => id.trim()));
@@ -87,6 +104,10 @@ function parseOptions(argv: string[]): Options {
     keepEngines: values['keep-engines'],
     workDir: resolve(values['work-dir']),
     outDir: resolve(values.out ?? resultsDir(join(repoRoot, 'bench/results'), engine)),
+    artifact: values['artifact-only'] ? 'only' : values['no-artifact'] ? 'no' : 'also',
+    upMBps: rate('up', values.up),
+    downMBps: rate('down', values.down),
+    artifactKind: values['artifact-kind'],
   };
 }
 
@@ -296,6 +317,26 @@ async function main(argv: string[]): Promise<void> {
     const built = await run('npm', ['run', 'build', '--silent'], { cwd: repoRoot, allowFailure: true });
     if (built.exitCode !== 0) notes.push(`\`npm run build\` failed, so the handover pattern ran whatever lib/ held: ${reasonOf(built.stdout + built.stderr)}`);
   }
+  const artifactPath = async (): Promise<void> => {
+    if (options.artifact === 'no') return;
+    await runArtifactBench({
+      repoRoot,
+      workDir: options.workDir,
+      outDir: options.outDir,
+      rounds: options.rounds,
+      upMBps: options.upMBps,
+      downMBps: options.downMBps,
+      kind: options.artifactKind,
+      only: undefined,
+      rssDouble: options.rssDouble,
+      command: `npm run bench${argv.length === 0 ? '' : ` -- ${argv.join(' ')}`}`,
+      log,
+    });
+  };
+  if (options.artifact === 'only') {
+    await artifactPath();
+    return;
+  }
   const cliRoot = await snapshotCli(options.outDir);
   const revision = await firstLine(`git -C ${repoRoot} rev-parse --short HEAD`);
   const dirty = (await sh(`git -C ${repoRoot} status --porcelain -- src`, { allowFailure: true })).stdout.trim() !== '';
@@ -453,6 +494,7 @@ async function main(argv: string[]): Promise<void> {
       await stopEngines(base);
     }
   }
+  await artifactPath();
 }
 
 try {

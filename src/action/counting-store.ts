@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/digest.ts';
-import { ByteCounter } from '../io/byte-counter.ts';
+import type { BorrowedChunk, BorrowedChunks } from '../io/borrowed-chunks.ts';
 import type { BundleSource, Store } from '../store/store.ts';
 
 /**
@@ -15,7 +14,7 @@ export class CountingStore implements Store {
   readonly kind: string;
   readonly location: string;
   private readonly inner: Store;
-  private readonly counters: ByteCounter[] = [];
+  private blobBytes = 0;
   private indexBytes = 0;
   private fileBytes = 0;
 
@@ -27,7 +26,7 @@ export class CountingStore implements Store {
 
   /** Bytes read from the store so far. */
   get bytesRead(): number {
-    return this.counters.reduce((sum, c) => sum + c.bytes, this.indexBytes + this.fileBytes);
+    return this.blobBytes + this.indexBytes + this.fileBytes;
   }
 
   createBundle(name: string): ReturnType<Store['createBundle']> {
@@ -48,10 +47,17 @@ export class CountingStore implements Store {
         this.indexBytes += bytes.length;
         return bytes;
       },
-      openBlob: async (digest: Digest): Promise<Readable> => {
-        const counter = new ByteCounter();
-        this.counters.push(counter);
-        return (await source.openBlob(digest)).compose(counter) as Readable;
+      openBlob: async (digest: Digest): Promise<BorrowedChunks> => {
+        const chunks = await source.openBlob(digest);
+        const count = (n: number): void => {
+          this.blobBytes += n;
+        };
+        return (async function* (): AsyncGenerator<BorrowedChunk> {
+          for await (const chunk of chunks) {
+            count(chunk.length);
+            yield chunk;
+          }
+        })();
       },
       close: () => source.close(),
     };

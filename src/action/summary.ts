@@ -23,7 +23,7 @@ export interface ExportSummary {
   storedBytes: number;
   phases: PhaseTimings;
   totalMs: number;
-  /** Of the phases, the time the artifact upload took (GitHub artifacts only). */
+  /** From creating the artifact to finalizing it (GitHub artifacts only): the upload overlaps the export's phases. */
   uploadMs?: number | undefined;
 }
 
@@ -68,7 +68,7 @@ function imagesTable(images: SummaryImage[]): string {
 
 function phasesTable(phases: PhaseTimings, totalMs: number, uploadMs?: number): string {
   const rows = Object.entries(phases).map(([phase, ms]) => [phase, formatDuration(ms)]);
-  if (uploadMs !== undefined) rows.push(['(of which artifact upload)', formatDuration(uploadMs)]);
+  if (uploadMs !== undefined) rows.push(['artifact upload (from its creation to its finalizing, overlapping the phases above)', formatDuration(uploadMs)]);
   return table(['Phase', 'Time'], [...rows, ['**total**', `**${formatDuration(totalMs)}**`]]);
 }
 

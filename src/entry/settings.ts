@@ -97,8 +97,12 @@ function defaultStore(env: NodeJS.ProcessEnv): string {
 function runner(env: NodeJS.ProcessEnv): RunnerContext {
   const runId = env['GITHUB_RUN_ID'];
   const repository = env['GITHUB_REPOSITORY'];
+  const token = env['ACTIONS_RUNTIME_TOKEN'];
+  const resultsUrl = env['ACTIONS_RESULTS_URL'];
+  const artifactService = nonEmpty(token) && nonEmpty(resultsUrl) ? { token, resultsUrl } : undefined;
   return {
-    actions: nonEmpty(env['ACTIONS_RUNTIME_TOKEN']) && nonEmpty(env['ACTIONS_RESULTS_URL']),
+    actions: artifactService !== undefined,
+    artifactService,
     tempDir: nonEmpty(env['RUNNER_TEMP']) ? env['RUNNER_TEMP'] : tmpdir(),
     runLabel: nonEmpty(runId) ? `run ${runId}${nonEmpty(repository) ? ` of ${repository}` : ''}` : 'this workflow run',
   };

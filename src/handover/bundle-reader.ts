@@ -1,5 +1,3 @@
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { parseImagePlatforms, parseIndex, parseManifest, BundleLimits } from '../bundle/parse.ts';
 import { Annotation } from '../bundle/annotations.ts';
 import { configPlatform, parseImageConfig, type ImageConfig } from '../bundle/config.ts';
@@ -8,7 +6,7 @@ import { platformMatches, platformName } from '../bundle/platform.ts';
 import { MAX_DOCUMENT_DEPTH, nestsDeeperThan } from '../bundle/json-depth.ts';
 import type { BundleImage, BundleIndex, Descriptor, ImageManifest, Platform } from '../bundle/model.ts';
 import type { Digest } from '../digest/digest.ts';
-import { HashingStream } from '../digest/hashing-stream.ts';
+import { verifiedChunks } from '../digest/verified-chunks.ts';
 import { BlobMissingError, BundleDigestMismatchError, LimitExceededError, MalformedBundleError, PlatformNotFoundError, VerificationError } from '../errors.ts';
 import type { BundleSource } from '../store/store.ts';
 
@@ -37,12 +35,10 @@ export type PlatformChoice = { platform: Platform; asked: boolean } | 'all';
 
 /** Reads a small blob whole, verifying its size and digest. */
 export async function readVerifiedBlob(source: BundleSource, descriptor: Descriptor, label: string): Promise<Buffer> {
-  const stream: Readable = await source.openBlob(descriptor.digest);
-  const hashing = new HashingStream({ digest: descriptor.digest, size: descriptor.size, label });
   const chunks: Buffer[] = [];
-  await pipeline(stream, hashing, async (verified: AsyncIterable<Buffer>) => {
-    for await (const chunk of verified) chunks.push(chunk);
-  });
+  for await (const chunk of verifiedChunks(await source.openBlob(descriptor.digest), { digest: descriptor.digest, size: descriptor.size, label })) {
+    chunks.push(Buffer.from(chunk));
+  }
   const bytes = Buffer.concat(chunks);
   if (nestsDeeperThan(bytes, MAX_DOCUMENT_DEPTH)) {
     throw new LimitExceededError(`The ${label} is nested more than ${MAX_DOCUMENT_DEPTH} levels deep.`, {
@@ -80,7 +76,8 @@ async function resolveManifest(source: BundleSource, entry: BundleImage, descrip
 /** Whether the bundle holds a blob (a platform an index lists may have been left out). */
 async function holds(source: BundleSource, digest: Digest): Promise<boolean> {
   try {
-    (await source.openBlob(digest)).destroy();
+    // Opening checks the blob is there; nothing is read until its chunks are.
+    await source.openBlob(digest);
     return true;
   } catch (error) {
     if (error instanceof BlobMissingError) return false;

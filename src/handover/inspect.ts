@@ -1,10 +1,8 @@
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import { Annotation } from '../bundle/annotations.ts';
 import { platformName } from '../bundle/platform.ts';
 import { Defaults } from '../defaults.ts';
 import { parseDigest, type Digest } from '../digest/digest.ts';
-import { HashingStream } from '../digest/hashing-stream.ts';
+import { verifiedChunks } from '../digest/verified-chunks.ts';
 import { parseBundleName } from '../store/bundle-name.ts';
 import type { Store } from '../store/store.ts';
 import { recordedUncompressedSize, resolveBundle } from './bundle-reader.ts';
@@ -53,8 +51,8 @@ export async function inspectBundle(options: { store: Store; name?: string | und
         for (const [i, layer] of image.manifest.layers.entries()) {
           if (seen.has(layer.digest)) continue;
           seen.add(layer.digest);
-          const hashing = new HashingStream({ digest: layer.digest, size: layer.size, label: `layer ${i + 1} of ${image.entry.tags[0] ?? image.configDigest}` });
-          await pipeline(await source.openBlob(layer.digest), hashing, new Writable({ write: (_c, _e, cb) => cb() }));
+          const expected = { digest: layer.digest, size: layer.size, label: `layer ${i + 1} of ${image.entry.tags[0] ?? image.configDigest}` };
+          for await (const _ of verifiedChunks(await source.openBlob(layer.digest), expected));
         }
       }
     }

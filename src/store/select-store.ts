@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
-import { artifactStoreLocation } from './github/artifact-location.ts';
-import type { CrossRunSource, GitHubArtifactStoreOptions } from './github/github-artifact-store.ts';
+import { GitHubArtifactStore, type ArtifactServiceAccess, type CrossRunSource } from './github/github-artifact-store.ts';
 import { LocalStore } from './local/local-store.ts';
-import type { BundleListing, BundleSource, BundleWriter, Store } from './store.ts';
+import type { Store } from './store.ts';
 
 /** The value of a store option that asks for GitHub Actions artifacts explicitly. */
 export const GITHUB_STORE_NAMES: readonly string[] = ['github', 'github-artifacts'];
@@ -11,6 +10,8 @@ export const GITHUB_STORE_NAMES: readonly string[] = ['github', 'github-artifact
 export interface RunnerContext {
   /** Inside a GitHub Actions job step that can reach the artifact service. */
   actions: boolean;
+  /** ACTIONS_RESULTS_URL and ACTIONS_RUNTIME_TOKEN, when the runner gives them. */
+  artifactService?: ArtifactServiceAccess | undefined;
   /** Where temporary files go: RUNNER_TEMP on a runner, else the system's. */
   tempDir: string;
   /** "run 1234 of owner/repo", for messages. */
@@ -39,46 +40,13 @@ export interface StoreSelection {
 export function selectStore(selection: StoreSelection): Store {
   const choice = (selection.store ?? '').trim();
   if (GITHUB_STORE_NAMES.includes(choice) || (choice === '' && selection.runner.actions)) {
-    return new DeferredGitHubStore({
+    return new GitHubArtifactStore({
       tempRoot: selection.runner.tempDir,
       retentionDays: selection.retentionDays,
       from: selection.from,
+      service: selection.runner.artifactService,
       runLabel: selection.runner.runLabel,
     });
   }
   return new LocalStore(choice === '' ? selection.defaultStore : resolve(selection.cwd, choice));
-}
-
-/**
- * The GitHub artifacts store, loaded on first use: the artifact client and
- * the Azure SDK under it cost some 60 MiB of memory, which a process that
- * only works with a local store should not pay.
- */
-class DeferredGitHubStore implements Store {
-  readonly kind = 'github-artifacts';
-  readonly location: string;
-  private readonly options: GitHubArtifactStoreOptions;
-  private loaded: Promise<Store> | undefined;
-
-  constructor(options: GitHubArtifactStoreOptions) {
-    this.options = options;
-    this.location = artifactStoreLocation(options);
-  }
-
-  private async store(): Promise<Store> {
-    this.loaded ??= import('./github/github-artifact-store.ts').then(({ GitHubArtifactStore }) => new GitHubArtifactStore(this.options));
-    return await this.loaded;
-  }
-
-  async createBundle(name: string): Promise<BundleWriter> {
-    return await (await this.store()).createBundle(name);
-  }
-
-  async openBundle(name: string): Promise<BundleSource> {
-    return await (await this.store()).openBundle(name);
-  }
-
-  async list(): Promise<BundleListing[]> {
-    return await (await this.store()).list();
-  }
 }

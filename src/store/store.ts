@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/digest.ts';
 import type { ExpectedBlob } from '../digest/hashing-stream.ts';
+import type { BorrowedChunks } from '../io/borrowed-chunks.ts';
 
 /** A blob as the store holds it. */
 export interface StoredBlob {
@@ -32,11 +33,18 @@ export interface BlobWriteOptions {
  * last, so a reader sees the whole bundle or nothing.
  */
 export interface BundleWriter {
-  /** Streams a blob in, hashing it; a blob the store already holds is not written again. */
+  /**
+   * Streams a blob in, hashing it; a blob the store already holds is not
+   * written again. With `expected`, a store may send the bytes on before the
+   * hash is known (a streaming store), failing the bundle if they differ.
+   */
   writeBlob(source: Readable, options?: BlobWriteOptions): Promise<StoredBlob>;
   /**
    * Has `fill` write a new blob file at the path it is given (nothing else is
-   * there), then hashes the file and stores it under its digest.
+   * there), then hashes the file and stores it under its digest. A store
+   * that sends blobs on as they come may wait before calling `fill` while
+   * earlier blobs are still on their way (so its staging disk stays bounded),
+   * and resolves once the blob has been handed on.
    */
   writeBlobWith(fill: (path: string) => Promise<void>): Promise<StoredBlob>;
   /** Writes a small blob held in memory (a config or a manifest). */
@@ -54,8 +62,14 @@ export interface BundleSource {
   readonly location: string;
   /** The exact bytes of index.json (its digest is the bundle digest). */
   readIndex(): Promise<Uint8Array>;
-  /** The raw bytes of a blob, unverified: callers hash them as they stream. */
-  openBlob(digest: Digest): Promise<Readable>;
+  /**
+   * The raw bytes of a blob, unverified (callers hash them as they stream),
+   * borrowed: each chunk is valid until the next is asked for, so a reader
+   * passes it on or copies it. Fails with BlobMissingError (at once, before
+   * any byte is read) when the bundle does not hold the blob; nothing is read
+   * until the chunks are.
+   */
+  openBlob(digest: Digest): Promise<BorrowedChunks>;
   /** For a source kept in files: the path of a blob (a regular file inside the bundle), unverified. */
   blobFile?(digest: Digest): Promise<string>;
   /** Releases what reading needed (a downloaded copy, open handles). */

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIndex, buildManifest } from '../../src/bundle/build.ts';
 import { MediaType } from '../../src/bundle/media-types.ts';
@@ -10,6 +9,7 @@ import { ArtifactServiceError, BundleNotFoundError } from '../../src/errors.ts';
 import { GitHubArtifactStore } from '../../src/store/github/github-artifact-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { startArtifactService, withJobEnv, type ArtifactServiceHarness, type RunnerJob } from '../support/artifact-service/index.ts';
+import { collect } from '../unit/core/support.ts';
 
 /** Writes a one-image bundle with a random layer through the store's writer. */
 async function writeBundle(store: Store, name: string, tag: string, layer = randomBytes(3 * 1024 * 1024)): Promise<{ digest: string; layer: Buffer; stored: Record<string, unknown> }> {
@@ -45,7 +45,12 @@ describe('GitHubArtifactStore on the local artifact service', () => {
   });
 
   const storeFor = (job: RunnerJob, retentionDays?: number): GitHubArtifactStore =>
-    new GitHubArtifactStore({ tempRoot: job.env['RUNNER_TEMP'], retentionDays, runLabel: `run ${harness.runId}` });
+    new GitHubArtifactStore({
+      tempRoot: job.env['RUNNER_TEMP'],
+      retentionDays,
+      runLabel: `run ${harness.runId}`,
+      service: { resultsUrl: job.env['ACTIONS_RESULTS_URL']!, token: job.env['ACTIONS_RUNTIME_TOKEN']! },
+    });
 
   it('publishes a bundle as an artifact that another job reads back blob by blob', async () => {
     const written = await withJobEnv(producer, () => writeBundle(storeFor(producer, 1), 'docker-image', 'charon:local'));
@@ -55,12 +60,12 @@ describe('GitHubArtifactStore on the local artifact service', () => {
     const source = await withJobEnv(consumer, () => storeFor(consumer).openBundle('docker-image'));
     try {
       expect(sha256Digest(await source.readIndex())).toBe(written.digest);
-      const layer = await buffer(await source.openBlob(sha256Digest(written.layer)));
+      const layer = await collect(await source.openBlob(sha256Digest(written.layer)));
       expect(layer.equals(written.layer)).toBe(true);
     } finally {
       await source.close();
     }
-    expect(await readdir(consumer.env['RUNNER_TEMP']!)).toEqual([]); // download removed on close
+    expect(await readdir(consumer.env['RUNNER_TEMP']!)).toEqual([]); // read by ranges: nothing on disk
     const [artifact] = harness.service.list();
     expect(artifact!.expiresAt!.getTime() - Date.now()).toBeGreaterThan(23 * 3600_000);
   });
@@ -76,25 +81,27 @@ describe('GitHubArtifactStore on the local artifact service', () => {
     expect(listed.map((l) => l.name)).toEqual(['docker-image']);
   });
 
-  it('stores blobs in the zip without compressing them again (layers are compressed already)', async () => {
+  it('stores the bundle as one single-file archive (a tar, artifact version 7), its blobs as they were written', async () => {
     const zeros = Buffer.alloc(4 * 1024 * 1024);
-    const written = await withJobEnv(producer, () => writeBundle(storeFor(producer), 'uncompressed-zip', 'charon:zeros', zeros));
-    const artifact = harness.service.list().find((a) => a.name === 'uncompressed-zip')!;
+    const written = await withJobEnv(producer, () => writeBundle(storeFor(producer), 'single-file', 'charon:zeros', zeros));
+    const artifact = harness.service.list().find((a) => a.name === 'single-file')!;
+    expect(artifact).toMatchObject({ mimeType: 'application/x-tar', version: 7, finalized: true });
     expect(artifact.size).toBeGreaterThan(zeros.length);
     expect(written.stored['artifactSize']).toBe(artifact.size);
+    expect(written.stored['artifactDigest']).toBe(artifact.digest);
   });
 
   it('says which name it looked for and which names the run has', async () => {
     const error = await withJobEnv(consumer, () => storeFor(consumer).openBundle('docker-imag')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BundleNotFoundError);
-    expect((error as Error).message).toBe(`No artifact named 'docker-imag' in GitHub Actions artifacts of run ${harness.runId}. It has: docker-image, uncompressed-zip.`);
+    expect((error as Error).message).toBe(`No artifact named 'docker-imag' in GitHub Actions artifacts of run ${harness.runId}. It has: docker-image, single-file.`);
   });
 
   it('maps a service refusal to ArtifactServiceError', async () => {
     harness.service.injectFailure('CreateArtifact', { status: 403, code: 'permission_denied', msg: 'token lacks actions:write' });
     const error = await withJobEnv(producer, () => writeBundle(storeFor(producer), 'other', 'charon:other')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ArtifactServiceError);
-    expect((error as Error).message).toMatch(/while uploading artifact 'other'.*403.*token lacks actions:write/);
+    expect((error as Error).message).toMatch(/while creating artifact 'other'.*403.*token lacks actions:write/);
   });
 
   it('outside a runner, explains that artifacts need a job', async () => {

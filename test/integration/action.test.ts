@@ -163,7 +163,7 @@ forEachEngineKind((_kind, kindEngines) => describe('export and load actions, run
     harness.service.injectFailure('CreateArtifact', { status: 403, code: 'permission_denied', msg: 'the token cannot write artifacts' });
     const result = await runAction('export', job, { images: 'charon-build:action', tag, name: 'refused' }, { DOCKER_HOST: engines.producer });
     expect(result.exitCode).toBe(7);
-    expect(result.error).toMatch(/^\[ARTIFACT_SERVICE\] The artifact service failed while uploading artifact 'refused': .*403.*the token cannot write artifacts/);
+    expect(result.error).toMatch(/^\[ARTIFACT_SERVICE\] The artifact service did not accept this job's token while creating artifact 'refused' \(403 permission_denied: the token cannot write artifacts\)/);
     expect(result.outputs).toEqual({});
     expect(harness.service.list().some((a) => a.name === 'refused')).toBe(false);
     expect(await readdir(job.env['RUNNER_TEMP']!)).toEqual([]);

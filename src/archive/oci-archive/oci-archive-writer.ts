@@ -1,7 +1,10 @@
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OCI_LAYOUT_CONTENT } from '../../bundle/build.ts';
-import { parseIndex, parseManifest } from '../../bundle/parse.ts';
+import { INDEX_MEDIA_TYPES } from '../../bundle/media-types.ts';
+import { parseImagePlatforms, parseIndex, parseManifest } from '../../bundle/parse.ts';
+import { platformName } from '../../bundle/platform.ts';
+import { referencedBlobs } from '../../bundle/references.ts';
 import { sha256Digest, type Digest } from '../../digest/digest.ts';
 import { BlobMissingError } from '../../errors.ts';
 import { BLOCK, fileHeader, padding } from '../tar/tar-header.ts';
@@ -44,6 +47,8 @@ export class OciArchiveWriter {
   /** Pieces waiting to be written, in order; `undefined` ends the archive. */
   private readonly queue: Array<Piece | undefined> = [];
   private wake: (() => void) | undefined;
+  /** The piece whose bytes are flowing now. */
+  private current: Piece | undefined;
   private failure: Error | undefined;
   /** The one pipeline from this archive's bytes into the sink, for the archive's whole life. */
   private readonly flowing: Promise<void>;
@@ -51,6 +56,8 @@ export class OciArchiveWriter {
   constructor(sink: Writable) {
     this.flowing = pipeline(this.bytes(), sink).catch((error: unknown) => {
       this.failure ??= error instanceof Error ? error : new Error(String(error));
+      // The piece being written when the sink failed, and every one queued after it.
+      this.current?.reject(this.failure);
       for (const piece of this.queue.splice(0)) piece?.reject(this.failure);
       throw this.failure;
     });
@@ -103,12 +110,12 @@ export class OciArchiveWriter {
   async finish(index: Uint8Array): Promise<WrittenArchive> {
     this.checkOpen();
     this.finishing = true;
-    const images = this.imagesOf(index);
+    const { images, tops } = await this.describe(index);
     const metadataOffset = this.position;
-    const manifests = new Set(images.map((image) => image.manifest));
-    const configs = [...this.held.keys()].filter((digest) => !manifests.has(digest));
+    // Configs and platform manifests first, then what index.json lists (manifests, image indexes).
+    const held = [...this.held.keys()].sort((a, b) => Number(tops.has(a)) - Number(tops.has(b)));
     const writes: Array<Promise<void>> = [];
-    for (const digest of [...configs, ...manifests]) {
+    for (const digest of held) {
       const name = blobEntryName(digest);
       if (this.written.has(name)) continue;
       this.written.add(name);
@@ -126,20 +133,40 @@ export class OciArchiveWriter {
     return { size: this.position, entries: [...this.entries], metadataOffset };
   }
 
-  private imagesOf(index: Uint8Array): Array<DockerManifestImage & { manifest: Digest }> {
-    const missing = (digest: Digest, what: string): BlobMissingError =>
-      new BlobMissingError(`The bundle's index references ${what} ${digest}, which was never written to the archive.`, {
+  /**
+   * Checks that the archive has every blob the index references, and lists
+   * the images for Docker's manifest.json: each manifest the index lists,
+   * and for an image index the platform that takes its tags (linux/amd64
+   * when held, else the first held: Docker's classic store reads only
+   * manifest.json, which has no platforms) with the other platforms untagged.
+   */
+  private async describe(index: Uint8Array): Promise<{ images: DockerManifestImage[]; tops: Set<Digest> }> {
+    const missing = (digest: Digest): BlobMissingError =>
+      new BlobMissingError(`The bundle's index references blob ${digest}, which was never written to the archive.`, {
         hint: 'This is a bug in the export flow: the index was written before its blobs. Please report it.',
         details: { digest },
       });
-    return parseIndex(index).images.map((image) => {
-      const manifestBytes = this.held.get(image.manifest.digest);
-      if (manifestBytes === undefined) throw missing(image.manifest.digest, 'manifest');
+    const held = (digest: Digest): Promise<Buffer | undefined> => Promise.resolve(this.held.get(digest));
+    for (const digest of await referencedBlobs(index, held)) if (!this.has(digest)) throw missing(digest);
+    const images: DockerManifestImage[] = [];
+    const tops = new Set<Digest>();
+    const imageOf = (manifestBytes: Buffer, tags: readonly string[]): DockerManifestImage => {
       const manifest = parseManifest(manifestBytes);
-      if (!this.has(manifest.config.digest)) throw missing(manifest.config.digest, 'config');
-      for (const layer of manifest.layers) if (!this.has(layer.digest)) throw missing(layer.digest, 'layer');
-      return { manifest: image.manifest.digest, config: manifest.config.digest, layers: manifest.layers.map((l) => l.digest), tags: image.tags };
-    });
+      return { config: manifest.config.digest, layers: manifest.layers.map((l) => l.digest), tags };
+    };
+    for (const entry of parseIndex(index).images) {
+      tops.add(entry.manifest.digest);
+      const bytes = this.held.get(entry.manifest.digest);
+      if (bytes === undefined) throw missing(entry.manifest.digest);
+      if (!INDEX_MEDIA_TYPES.has(entry.manifest.mediaType)) {
+        images.push(imageOf(bytes, entry.tags));
+        continue;
+      }
+      const platforms = parseImagePlatforms(bytes).platforms.filter((p) => this.held.has(p.digest));
+      const tagged = platforms.find((p) => platformName(p.platform) === 'linux/amd64') ?? platforms[0];
+      for (const platform of platforms) images.push(imageOf(this.held.get(platform.digest)!, platform === tagged ? entry.tags : []));
+    }
+    return { images, tops };
   }
 
   /** Queues one entry (header, content checked against `size`, padding); resolves once the sink has taken it. */
@@ -176,6 +203,7 @@ export class OciArchiveWriter {
       this.wake = undefined;
       const piece = this.queue.shift();
       if (piece === undefined) return;
+      this.current = piece;
       try {
         piece.onStart?.(this.position);
         for await (const chunk of piece.chunks) {
@@ -183,9 +211,12 @@ export class OciArchiveWriter {
           yield chunk;
         }
       } catch (error) {
+        this.current = undefined;
         piece.reject(error);
         throw error;
       }
+      // Not cleared when the pipeline stops this generator (its sink failed): the failure handler rejects it.
+      this.current = undefined;
       piece.resolve();
     }
   }

@@ -1,18 +1,23 @@
-import { readFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArtifactNotFoundError, DefaultArtifactClient, type ArtifactClient, type FindOptions } from '@actions/artifact';
-import { OCI_LAYOUT_CONTENT } from '../../bundle/build.ts';
-import { referencedBlobs } from '../../bundle/references.ts';
-import { digestHex, sha256Digest, type Digest } from '../../digest/digest.ts';
-import { BlobDigestMismatchError, BlobMissingError, BundleNotFoundError, UsageError, storeIOError } from '../../errors.ts';
+import type { ArtifactClient, FindOptions } from '@actions/artifact';
+import { OciArchiveReader } from '../../archive/oci-archive/oci-archive-reader.ts';
+import { fileRangeSource } from '../../archive/oci-archive/range-source.ts';
+import type { Digest } from '../../digest/digest.ts';
+import { BlobDigestMismatchError, BundleNotFoundError, MalformedBundleError, UsageError, storeIOError } from '../../errors.ts';
 import { parseBundleName } from '../bundle-name.ts';
-import { BLOBS_DIR, BlobDirectory } from '../layout/blob-directory.ts';
-import { INDEX_FILE, LayoutSource, OCI_LAYOUT_FILE } from '../layout/layout-source.ts';
-import { LayoutBundleWriter } from '../layout/layout-writer.ts';
-import type { BundleListing, BundleSource, BundleWriter, PublishedBundle, Store } from '../store.ts';
+import { LayoutSource } from '../layout/layout-source.ts';
+import type { BundleListing, BundleSource, BundleWriter, Store } from '../store.ts';
+import { ArchiveBundleWriter } from './archive-bundle-writer.ts';
+import { openArtifact } from './archive-download.ts';
+import { ArchiveSource } from './archive-source.ts';
+import { ArchiveUpload } from './archive-upload.ts';
 import { artifactServiceError } from './artifact-errors.ts';
 import { artifactStoreLocation } from './artifact-location.ts';
+import type { RetryContext, RetryPolicy } from './http/retry.ts';
+import { ArtifactServiceClient, type ArtifactRecord } from './service/artifact-service-client.ts';
+import { ArtifactServiceError } from '../../errors.ts';
 
 /** Another workflow run to read from (needs a token with actions:read). */
 export interface CrossRunSource {
@@ -22,204 +27,230 @@ export interface CrossRunSource {
   token: string;
 }
 
+/** What the runner gives a JavaScript action to reach the artifact service. */
+export interface ArtifactServiceAccess {
+  /** ACTIONS_RESULTS_URL */
+  resultsUrl: string;
+  /** ACTIONS_RUNTIME_TOKEN */
+  token: string;
+}
+
 export interface GitHubArtifactStoreOptions {
-  /** Where bundles are staged and downloaded: RUNNER_TEMP on a runner. */
-  tempRoot?: string;
+  /** Where layers are staged while they wait for the upload, and other runs' artifacts downloaded: RUNNER_TEMP on a runner. */
+  tempRoot?: string | undefined;
   /** How long an uploaded artifact is kept, in days (0 or undefined: the repository's default). */
-  retentionDays?: number;
+  retentionDays?: number | undefined;
   /** Read from another run instead of this one. */
-  from?: CrossRunSource;
-  /** The artifact client; the real one by default. */
-  client?: ArtifactClient;
+  from?: CrossRunSource | undefined;
+  /** The artifact service of this run; without it the store fails on first use, saying it needs a job. */
+  service?: ArtifactServiceAccess | undefined;
   /** Describes the run for messages, e.g. "run 1234 of owner/repo". */
-  runLabel?: string;
+  runLabel?: string | undefined;
+  /** Retries of the service and of blob storage (default: 5 attempts, 1 s doubling, at most 30 s). */
+  retry?: RetryPolicy | undefined;
+  onRetry?: RetryContext['onRetry'];
+  /** Upload block size and blocks in flight (default 4 MiB, 4). */
+  blockSize?: number | undefined;
+  concurrency?: number | undefined;
+  /** Called as upload blocks are stored, with the archive bytes stored so far. */
+  onUploadProgress?: ((storedBytes: number) => void) | undefined;
+  /** The @actions/artifact client, for artifacts of the earlier (zip) form and of other runs; the real one by default. */
+  client?: ArtifactClient | undefined;
 }
 
 /** Facts about an uploaded artifact, returned in PublishedBundle.details. */
 export interface ArtifactDetails {
   artifactName: string;
   artifactId: number;
-  /** Bytes the artifact holds (its zip: layers are stored, not compressed again). */
+  /** Bytes the artifact holds: the single-file archive. */
   artifactSize: number;
-  /** sha256 of the artifact's zip as the service recorded it. */
-  artifactDigest: string | undefined;
-  /** Time spent replacing and uploading the artifact, in milliseconds. */
+  /** sha256 of the archive, as recorded at finalize (what download-artifact checks). */
+  artifactDigest: string;
+  /** The artifact of this name deleted first (a re-run), if any. */
+  replacedArtifactId: number | undefined;
+  /** From creating the artifact to finalizing it, in milliseconds (the upload overlaps the export). */
   uploadMs: number;
 }
 
 /**
- * A store on GitHub Actions artifacts: one artifact per bundle name, holding
- * the bundle's OCI image layout (oci-layout, index.json, blobs/sha256/…).
+ * A store on GitHub Actions artifacts: one artifact per bundle name, a
+ * single file — the bundle's OCI image layout in a tar, layers first and
+ * everything a consumer verifies first at the end (docs/single-file-bundle.md).
  *
- * Writing stages the layout in a temporary directory and uploads it when the
- * bundle is published, replacing an artifact of the same name in the run (so
- * re-runs work). Layers are already compressed, so the zip stores them
- * (compression level 0). Reading downloads the artifact into a temporary
- * directory that the source's close() removes; every blob is verified by the
- * reader as it streams, like any other store.
+ * Writing streams: the artifact of that name is replaced and the new one
+ * created at once, each layer goes into the archive as soon as it is
+ * compressed and up in blocks as the archive grows, and the artifact is
+ * finalized only once the whole bundle is written and checked. Reading
+ * streams too: the tail by one range request, then each layer the engine
+ * needs by its own, straight into verification and the engine; layers the
+ * engine holds are never downloaded. An artifact of the earlier form (a
+ * zip of the layout) and another run's artifact are downloaded whole with
+ * @actions/artifact first, then read from disk.
  */
 export class GitHubArtifactStore implements Store {
   readonly kind = 'github-artifacts';
   readonly location: string;
-  private readonly client: ArtifactClient;
+  private readonly options: GitHubArtifactStoreOptions;
   private readonly tempRoot: string;
-  private readonly retentionDays: number | undefined;
-  private readonly findBy: FindOptions['findBy'];
+  private serviceClient: ArtifactServiceClient | undefined;
 
   constructor(options: GitHubArtifactStoreOptions = {}) {
-    this.client = options.client ?? new DefaultArtifactClient();
+    this.options = options;
     this.tempRoot = options.tempRoot ?? tmpdir();
-    this.retentionDays = options.retentionDays;
-    const from = options.from;
-    if (from !== undefined) {
-      const [owner = '', repo = ''] = from.repository.split('/');
-      this.findBy = { token: from.token, workflowRunId: from.runId, repositoryOwner: owner, repositoryName: repo };
-    } else {
-      this.findBy = undefined;
-    }
     this.location = artifactStoreLocation(options);
   }
 
   async createBundle(name: string): Promise<BundleWriter> {
     const bundleName = parseBundleName(name);
-    if (this.findBy !== undefined) {
+    if (this.options.from !== undefined) {
       throw new UsageError(`Cannot export '${bundleName}' to ${this.location}: another run's artifacts are read-only.`, {
         hint: 'Export to this run (leave run-id unset); consumers in other runs read it with run-id.',
       });
     }
+    const client = this.client();
+    const { retry, onRetry } = this.options;
+    let upload: ArchiveUpload;
+    try {
+      upload = await ArchiveUpload.start({
+        client,
+        name: bundleName,
+        retentionDays: this.options.retentionDays,
+        blob: { blockSize: this.options.blockSize, concurrency: this.options.concurrency, retry, onRetry, onProgress: this.options.onUploadProgress },
+      });
+    } catch (error) {
+      throw artifactServiceError(`creating artifact '${bundleName}'`, error);
+    }
     const staging = await this.makeTemp('handover-export-');
-    const blobs = new BlobDirectory(join(staging, 'layout'), join(staging, 'partial'));
-    await blobs.ensure();
-    const discard = (): Promise<void> => rm(staging, { recursive: true, force: true });
-    return new LayoutBundleWriter(blobs, {
-      publish: async (index) => {
-        const published = await this.publishStaged(bundleName, blobs, index);
-        await discard();
-        return published;
+    return new ArchiveBundleWriter(upload, {
+      staging,
+      describe: (uploaded, uploadMs) => {
+        const details: ArtifactDetails = {
+          artifactName: uploaded.name,
+          artifactId: uploaded.id,
+          artifactSize: uploaded.size,
+          artifactDigest: uploaded.digest,
+          replacedArtifactId: uploaded.replacedId,
+          uploadMs,
+        };
+        return { location: `artifact ${uploaded.name} (id ${uploaded.id}) in ${this.location}`, details: { ...details } };
       },
-      discard,
     });
   }
 
   async openBundle(name: string): Promise<BundleSource> {
     const bundleName = parseBundleName(name);
-    let artifact;
-    try {
-      artifact = (await this.client.getArtifact(bundleName, this.findOptions())).artifact;
-    } catch (error) {
-      if (error instanceof ArtifactNotFoundError) throw await this.notFound(bundleName);
-      throw artifactServiceError(`looking up artifact '${bundleName}'`, error);
+    if (this.options.from !== undefined) return await this.downloadWhole(bundleName);
+    const client = this.client();
+    const opened = await openArtifact(client, bundleName, { retry: this.options.retry, onRetry: this.options.onRetry });
+    if (opened === undefined) throw await this.notFound(bundleName, async () => (await client.listArtifacts()).map((a) => a.name));
+    const where = `artifact ${bundleName} (id ${opened.artifact.id}) in ${this.location}`;
+    switch (opened.content.kind) {
+      case 'oci-archive':
+        return new ArchiveSource(bundleName, where, opened.content.reader);
+      case 'zip':
+        return await this.downloadWhole(bundleName, opened.artifact);
+      default:
+        throw unreadable(where);
     }
-    const directory = await this.makeTemp('handover-load-');
-    const remove = (): Promise<void> => rm(directory, { recursive: true, force: true });
-    try {
-      const download = await this.client.downloadArtifact(artifact.id, {
-        path: directory,
-        ...(artifact.digest === undefined ? {} : { expectedHash: artifact.digest }),
-        ...this.findOptions(),
-      });
-      if (download.digestMismatch === true) {
-        throw new BlobDigestMismatchError(
-          `Artifact '${bundleName}' (id ${artifact.id}) downloaded with a different digest than the service recorded at upload (${artifact.digest}).`,
-          { hint: 'The artifact was altered or the download was corrupted. Re-run this job; if it recurs, re-run the producer job.' },
-        );
-      }
-    } catch (error) {
-      await remove();
-      throw artifactServiceError(`downloading artifact '${bundleName}' (id ${artifact.id})`, error);
-    }
-    return new LayoutSource(bundleName, directory, remove);
   }
 
   /**
    * The run's artifacts. A listing's digest is the artifact's own (of its
-   * zip), as the service records it: the bundle digest is inside the artifact.
+   * archive), as the service records it: the bundle digest is inside it.
    */
   async list(): Promise<BundleListing[]> {
-    let artifacts;
-    try {
-      ({ artifacts } = await this.client.listArtifacts({ latest: true, ...this.findOptions() }));
-    } catch (error) {
-      throw artifactServiceError('listing artifacts', error);
-    }
-    return artifacts
-      .filter((a) => a.digest !== undefined && /^sha256:[0-9a-f]{64}$/.test(a.digest))
-      .map((a) => ({
-        name: a.name,
-        digest: a.digest as Digest,
-        updatedAt: a.createdAt ?? new Date(0),
-        location: `artifact ${a.name} (id ${a.id})`,
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  /** Uploads the staged layout: only what the index references, blobs first, the index last. */
-  private async publishStaged(name: string, blobs: BlobDirectory, index: Uint8Array): Promise<PublishedBundle> {
-    const layout = blobs.root;
-    const missing = (digest: Digest, cause: unknown): BlobMissingError =>
-      new BlobMissingError(`Bundle '${name}' references blob ${digest}, which was never written to it.`, {
-        hint: 'This is a bug in the export flow: the index was published before its blobs. Please report it.',
-        details: { digest },
-        ...(cause === undefined ? {} : { cause }),
-      });
-    const digests = await referencedBlobs(index, async (digest) => {
+    if (this.options.from !== undefined) {
+      const client = await this.artifactClient();
+      let artifacts;
       try {
-        return await readFile(blobs.path(digest));
+        ({ artifacts } = await client.listArtifacts({ latest: true, ...this.findOptions() }));
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw missing(digest, error);
+        throw artifactServiceError('listing artifacts', error);
       }
-    });
-    for (const digest of digests) if (!(await blobs.has(digest))) throw missing(digest, undefined);
-    try {
-      await writeFile(join(layout, OCI_LAYOUT_FILE), OCI_LAYOUT_CONTENT);
-      await writeFile(join(layout, INDEX_FILE), index);
-    } catch (error) {
-      throw storeIOError('staging the bundle in', layout, error);
+      return listings(artifacts.map((a) => ({ id: a.id, name: a.name, digest: a.digest, createdAt: a.createdAt })));
     }
-    const files = [...digests.map((d) => join(layout, BLOBS_DIR, digestHex(d))), join(layout, OCI_LAYOUT_FILE), join(layout, INDEX_FILE)];
-    const details = await this.upload(name, layout, files);
-    return {
-      name,
-      digest: sha256Digest(index),
-      location: `artifact ${details.artifactName} (id ${details.artifactId}) in ${this.location}`,
-      details: { ...details },
-    };
+    return listings(await this.client().listArtifacts());
   }
 
-  private async upload(name: string, layout: string, files: string[]): Promise<ArtifactDetails> {
-    const started = performance.now();
-    try {
-      await this.client.deleteArtifact(name);
-    } catch (error) {
-      if (!(error instanceof ArtifactNotFoundError)) throw artifactServiceError(`replacing artifact '${name}'`, error);
+  /**
+   * Downloads an artifact whole with @actions/artifact (another run's, or
+   * one of the earlier zip form), into a temporary directory that the
+   * source's close() removes; a single-file artifact is then read by
+   * ranges from disk, a zip's layout from its files.
+   */
+  private async downloadWhole(name: string, record?: ArtifactRecord): Promise<BundleSource> {
+    const client = await this.artifactClient();
+    let id = record?.id;
+    let digest = record?.digest;
+    if (id === undefined) {
+      try {
+        const { artifact } = await client.getArtifact(name, this.findOptions());
+        id = artifact.id;
+        digest = artifact.digest;
+      } catch (error) {
+        if ((error as Error).name === 'ArtifactNotFoundError') {
+          throw await this.notFound(name, async () => (await client.listArtifacts({ latest: true, ...this.findOptions() })).artifacts.map((a) => a.name));
+        }
+        throw artifactServiceError(`looking up artifact '${name}'`, error);
+      }
     }
+    const directory = await this.makeTemp('handover-load-');
+    const remove = (): Promise<void> => rm(directory, { recursive: true, force: true });
+    const where = `artifact ${name} (id ${id}) in ${this.location}`;
     try {
-      const uploaded = await this.client.uploadArtifact(name, files, layout, {
-        compressionLevel: 0,
-        ...(this.retentionDays === undefined ? {} : { retentionDays: this.retentionDays }),
+      try {
+        const download = await client.downloadArtifact(id, { path: directory, ...(digest === undefined ? {} : { expectedHash: digest }), ...this.findOptions() });
+        if (download.digestMismatch === true) {
+          throw new BlobDigestMismatchError(`Artifact '${name}' (id ${id}) downloaded with a different digest than the service recorded at upload (${digest}).`, {
+            hint: 'The artifact was altered or the download was corrupted. Re-run this job; if it recurs, re-run the producer job.',
+          });
+        }
+      } catch (error) {
+        throw artifactServiceError(`downloading artifact '${name}' (id ${id})`, error);
+      }
+      const files = await readdir(directory);
+      if (files.includes('index.json')) return new LayoutSource(name, directory, remove);
+      const [file] = files;
+      if (files.length === 1 && file !== undefined) {
+        const opened = await OciArchiveReader.open(await fileRangeSource(join(directory, file)));
+        if (opened.kind === 'oci-archive') return new ArchiveSource(name, where, opened.reader, remove);
+      }
+      throw unreadable(where);
+    } catch (error) {
+      await remove();
+      throw error;
+    }
+  }
+
+  private client(): ArtifactServiceClient {
+    const service = this.options.service;
+    if (service === undefined) {
+      throw new ArtifactServiceError(`The artifact service is not available to this step: ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set.`, {
+        hint: 'GitHub artifacts work inside a GitHub Actions job (a JavaScript action gets the runtime token); elsewhere pass a store path with store: or --store.',
       });
-      if (uploaded.id === undefined) throw new Error('the service returned no artifact id');
-      return {
-        artifactName: name,
-        artifactId: uploaded.id,
-        artifactSize: uploaded.size ?? 0,
-        artifactDigest: uploaded.digest === undefined ? undefined : `sha256:${uploaded.digest}`,
-        uploadMs: Math.round(performance.now() - started),
-      };
-    } catch (error) {
-      throw artifactServiceError(`uploading artifact '${name}'`, error);
     }
+    this.serviceClient ??= new ArtifactServiceClient({ ...service, retry: this.options.retry, onRetry: this.options.onRetry });
+    return this.serviceClient;
+  }
+
+  /** @actions/artifact, loaded only when needed: it and the Azure SDK under it cost some 60 MiB of memory. */
+  private async artifactClient(): Promise<ArtifactClient> {
+    if (this.options.client !== undefined) return this.options.client;
+    const { DefaultArtifactClient } = await import('@actions/artifact');
+    return new DefaultArtifactClient();
   }
 
   private findOptions(): FindOptions {
-    return this.findBy === undefined ? {} : { findBy: this.findBy };
+    const from = this.options.from;
+    if (from === undefined) return {};
+    const [owner = '', repo = ''] = from.repository.split('/');
+    return { findBy: { token: from.token, workflowRunId: from.runId, repositoryOwner: owner, repositoryName: repo } };
   }
 
-  private async notFound(name: string): Promise<BundleNotFoundError> {
+  private async notFound(name: string, listNames: () => Promise<string[]>): Promise<BundleNotFoundError> {
     let names: string[] | undefined;
     try {
-      names = (await this.client.listArtifacts({ latest: true, ...this.findOptions() })).artifacts.map((a) => a.name).sort();
+      names = [...new Set(await listNames())].sort();
     } catch {
       names = undefined;
     }
@@ -239,4 +270,17 @@ export class GitHubArtifactStore implements Store {
       throw storeIOError('creating a temporary directory in', this.tempRoot, error);
     }
   }
+}
+
+function listings(artifacts: ReadonlyArray<{ id: number; name: string; digest: string | undefined; createdAt: Date | undefined }>): BundleListing[] {
+  return artifacts
+    .filter((a) => a.digest !== undefined && /^sha256:[0-9a-f]{64}$/.test(a.digest))
+    .map((a) => ({ name: a.name, digest: a.digest as Digest, updatedAt: a.createdAt ?? new Date(0), location: `artifact ${a.name} (id ${a.id})` }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function unreadable(where: string): MalformedBundleError {
+  return new MalformedBundleError(`The ${where} is neither a handover archive nor a zip of a bundle: it has no table of contents at its end.`, {
+    hint: 'It was not written by handover export, or was truncated or altered in storage. Re-run the producer job, then this one.',
+  });
 }

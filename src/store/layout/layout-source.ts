@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { Digest } from '../../digest/digest.ts';
+import { lend, type BorrowedChunks } from '../../io/borrowed-chunks.ts';
+import { fileChunks } from '../../io/file-chunks.ts';
 import { BlobMissingError, BundleNotFoundError, LimitExceededError, UnsafePathError, storeIOError } from '../../errors.ts';
 import type { BundleSource } from '../store.ts';
 import { MAX_INDEX_DEPTH, nestsDeeperThan } from '../../bundle/json-depth.ts';
@@ -57,8 +57,16 @@ export class LayoutSource implements BundleSource {
     }
   }
 
-  async openBlob(digest: Digest): Promise<Readable> {
-    return createReadStream(await this.blobFile(digest), { highWaterMark: 1024 * 1024 });
+  async openBlob(digest: Digest): Promise<BorrowedChunks> {
+    const path = await this.blobFile(digest);
+    const name = this.location;
+    return (async function* () {
+      try {
+        for await (const chunk of fileChunks(path, { bufferSize: 1024 * 1024 })) yield lend(chunk);
+      } catch (error) {
+        throw storeIOError('reading a blob of', name, error);
+      }
+    })();
   }
 
   async blobFile(digest: Digest): Promise<string> {

@@ -19,6 +19,8 @@ export interface RunnerJob {
   readonly dir: string;
   /** The environment a runner gives a step of this job (merge INPUT_* over it). */
   readonly env: Record<string, string>;
+  /** The job's network to blob storage: its own link with `linkPerJob`, else the shared one. */
+  readonly link: BlobLink;
   /** The job's github.token (accepted by the local REST API with actions:read). */
   readonly githubToken: string;
   /** GITHUB_OUTPUT and GITHUB_STEP_SUMMARY. */
@@ -66,7 +68,7 @@ export interface ArtifactServiceHarness {
  * Signed URLs point at a link in front of Azurite (unlimited unless `link`
  * gives rates), through which tests inject network and storage faults.
  */
-export async function startArtifactService(options: { repository?: string; link?: LinkRates } = {}): Promise<ArtifactServiceHarness> {
+export async function startArtifactService(options: { repository?: string; link?: LinkRates; linkPerJob?: boolean } = {}): Promise<ArtifactServiceHarness> {
   const azurite = await startAzuriteBlob();
   const secret = randomBytes(32);
   const link = new BlobLink(new URL(azurite.endpoint).origin, options.link);
@@ -82,6 +84,8 @@ export async function startArtifactService(options: { repository?: string; link?
     throw error;
   }
   const root = await mkdtemp(join(tmpdir(), 'ho-runner-'));
+  // With linkPerJob each job has a link of its own at the same rates, as runners each have their own network.
+  const jobLinks: BlobLink[] = [];
   const repository = options.repository ?? 'example/charon';
   const apiUrl = resultsUrl.replace(/\/$/, '');
 
@@ -91,6 +95,12 @@ export async function startArtifactService(options: { repository?: string; link?
     service.registerRun(runId, runBackendId);
     const createJob = async (name: string): Promise<RunnerJob> => {
       const jobId = randomUUID();
+      let jobLink = link;
+      if (options.linkPerJob === true) {
+        jobLink = new BlobLink(new URL(azurite.endpoint).origin, options.link);
+        jobLinks.push(jobLink);
+        service.setJobOrigin(jobId, await jobLink.listen());
+      }
       const dir = join(root, `${name}-${jobId.slice(0, 8)}`);
       const workspace = join(dir, 'workspace');
       const temp = join(dir, 'temp');
@@ -131,6 +141,7 @@ export async function startArtifactService(options: { repository?: string; link?
         jobId,
         dir,
         env,
+        link: jobLink,
         githubToken: service.apiToken,
         outputFile: files.output,
         summaryFile: files.summary,
@@ -155,6 +166,7 @@ export async function startArtifactService(options: { repository?: string; link?
     stop: async () => {
       await service.close();
       await link.close();
+      for (const jobLink of jobLinks) await jobLink.close();
       await azurite.stop();
       await rm(root, { recursive: true, force: true });
     },

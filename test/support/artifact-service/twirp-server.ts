@@ -99,6 +99,8 @@ export class ArtifactTwirpService {
 
   /** The origin runners reach blob storage at (the test link in front of Azurite), when not Azurite's own. */
   private readonly publicBlobOrigin: string | undefined;
+  /** Each job's own link to storage (a runner's network), when it has one. */
+  private readonly jobOrigins = new Map<string, string>();
 
   constructor(blobEndpoint: string, tokenSecret: Buffer, options: { publicBlobOrigin?: string | undefined } = {}) {
     this.publicBlobOrigin = options.publicBlobOrigin;
@@ -138,6 +140,11 @@ export class ArtifactTwirpService {
   /** Every call answered so far, in order. */
   recordedCalls(): RecordedCall[] {
     return [...this.calls];
+  }
+
+  /** Signed URLs handed to this job point at this origin (its own link) instead of the shared one. */
+  setJobOrigin(jobId: string, origin: string): void {
+    this.jobOrigins.set(jobId, origin);
   }
 
   /** Makes a workflow run known to the REST API under its GITHUB_RUN_ID. */
@@ -317,7 +324,7 @@ export class ArtifactTwirpService {
       digest: undefined,
     };
     this.artifacts.push(artifact);
-    return { ok: true, signed_upload_url: this.sasUrl(artifact.blobName, 'cw') };
+    return { ok: true, signed_upload_url: this.sasUrl(artifact.blobName, 'cw', {}, caller) };
   }
 
   private async finalizeArtifact(body: Json, caller: BackendIds): Promise<Json> {
@@ -372,7 +379,7 @@ export class ArtifactTwirpService {
     const name = requireField(body, 'name');
     const artifact = this.live().find((a) => a.runId === runId && a.jobId === jobId && a.name === name && a.finalized);
     if (artifact === undefined) throw new TwirpError(404, 'not_found', `artifact '${name}' not found`);
-    return { signed_url: this.downloadUrl(artifact) };
+    return { signed_url: this.downloadUrl(artifact, caller) };
   }
 
   private async deleteArtifact(body: Json, caller: BackendIds): Promise<Json> {
@@ -391,16 +398,21 @@ export class ArtifactTwirpService {
    * and a Content-Disposition naming the file (the artifact's name, plus
    * .zip for a zip), which download-artifact uses to save a non-zip artifact.
    */
-  private downloadUrl(artifact: StoredArtifact): string {
+  private downloadUrl(artifact: StoredArtifact, caller?: BackendIds): string {
     const zip = artifact.mimeType === undefined || artifact.mimeType === 'application/zip';
     const fileName = `${artifact.name}${zip ? '.zip' : ''}`;
-    return this.sasUrl(artifact.blobName, 'r', {
-      contentType: artifact.mimeType ?? 'application/zip',
-      contentDisposition: `attachment; filename="${fileName.replace(/[^\x20-\x7e]|"/g, '_')}"; filename*=UTF-8''${encodeURIComponent(fileName)}`,
-    });
+    return this.sasUrl(
+      artifact.blobName,
+      'r',
+      {
+        contentType: artifact.mimeType ?? 'application/zip',
+        contentDisposition: `attachment; filename="${fileName.replace(/[^\x20-\x7e]|"/g, '_')}"; filename*=UTF-8''${encodeURIComponent(fileName)}`,
+      },
+      caller,
+    );
   }
 
-  private sasUrl(blobName: string, permissions: string, response: { contentType?: string; contentDisposition?: string } = {}): string {
+  private sasUrl(blobName: string, permissions: string, response: { contentType?: string; contentDisposition?: string } = {}, caller?: BackendIds): string {
     const sas = generateBlobSASQueryParameters(
       {
         containerName: CONTAINER,
@@ -414,7 +426,7 @@ export class ArtifactTwirpService {
       this.credential,
     ).toString();
     const url = new URL(this.container.getBlobClient(blobName).url);
-    const origin = this.publicBlobOrigin ?? url.origin;
+    const origin = (caller === undefined ? undefined : this.jobOrigins.get(caller.jobId)) ?? this.publicBlobOrigin ?? url.origin;
     return `${origin}${url.pathname}?${sas}`;
   }
 

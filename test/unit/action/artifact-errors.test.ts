@@ -14,7 +14,10 @@ describe('artifact client failures as typed errors', () => {
   });
 
   it('explains a used-up storage quota, an unreachable service and a step outside a runner', () => {
-    expect(artifactServiceError('uploading', new QuotaError()).message).toMatch(/storage quota is used up/);
+    const quota = artifactServiceError("creating artifact 'docker-image'", new QuotaError());
+    expect(quota.code).toBe('ARTIFACT_QUOTA_EXCEEDED');
+    expect(quota.message).toMatch(/^GitHub refused creating artifact 'docker-image': the artifact storage quota of the repository's account is used up/);
+    expect(quota.hint).toMatch(/retention-days/);
     const network = artifactServiceError('downloading', new NetworkError('ECONNREFUSED'));
     expect(network.message).toBe('Could not reach the artifact service while downloading: Unable to make request: ECONNREFUSED.');
     expect(network.hint).toMatch(/self-hosted runner/);

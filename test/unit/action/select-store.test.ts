@@ -13,7 +13,12 @@ function selection(env: NodeJS.ProcessEnv, store?: string): Parameters<typeof se
 describe('store selection', () => {
   it("uses the run's artifacts inside a runner, and names the run", () => {
     const settings = readSettings(runnerEnv);
-    expect(settings.runner).toEqual({ actions: true, tempDir: '/runner/tmp', runLabel: 'run 42 of octo/charon' });
+    expect(settings.runner).toEqual({
+      actions: true,
+      artifactService: { token: 'jwt', resultsUrl: 'https://results.example/' },
+      tempDir: '/runner/tmp',
+      runLabel: 'run 42 of octo/charon',
+    });
     const store = selectStore(selection(runnerEnv));
     expect(store.kind).toBe('github-artifacts');
     expect(store.location).toBe('GitHub Actions artifacts of run 42 of octo/charon');

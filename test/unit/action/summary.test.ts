@@ -27,7 +27,7 @@ describe('job summaries', () => {
     expect(markdown).toContain('- Stored: 278.0 MiB (33 % of 842.0 MiB uncompressed), layers compressed with zstd');
     expect(markdown).toContain('| `charon:local` | `sha256:cccccccccccc` | 4 | 842.0 MiB | 278.0 MiB |');
     expect(markdown).toContain('| stream | 6.10 s |');
-    expect(markdown).toContain('| (of which artifact upload) | 1.90 s |');
+    expect(markdown).toContain('| artifact upload (from its creation to its finalizing, overlapping the phases above) | 1.90 s |');
     expect(markdown).toContain('| **total** | **8.41 s** |');
   });
 

@@ -1,4 +1,5 @@
-import { ArtifactQuotaError, ArtifactServiceError, type HandoverError } from '../../../errors.ts';
+import { ArtifactServiceError, type HandoverError } from '../../../errors.ts';
+import { artifactQuotaExceeded } from '../artifact-errors.ts';
 import { bodyText, header, readBody, sendRequest } from '../http/request.ts';
 import { DEFAULT_RETRY, TransientFailure, isTransientStatus, parseRetryAfter, withRetries, type RetryContext, type RetryPolicy } from '../http/retry.ts';
 import { backendIdsFromToken, type BackendIds } from './backend-ids.ts';
@@ -228,18 +229,7 @@ export class ArtifactServiceClient {
 
   private refused(action: string, status: number, code: string, msg: string, answer: string): HandoverError {
     const details = { status, twirpCode: code, msg };
-    if (status === 403 && isQuotaMessage(msg)) {
-      return new ArtifactQuotaError(
-        `GitHub refused ${action}: the artifact storage quota of the repository's account is used up (the artifact service answered ${answer}).`,
-        {
-          hint:
-            'Artifacts count against the storage included in the account\'s GitHub plan until they expire. Delete artifacts that are no longer needed (on the runs\' pages or with the REST API), ' +
-            'keep retention-days at 1 for image handovers, or raise the storage budget in the account\'s billing settings. GitHub recalculates usage every 6 to 12 hours, so re-runs may fail until then. ' +
-            'On self-hosted runners that share a disk, a store directory (store: /path) avoids artifact storage altogether.',
-          details,
-        },
-      );
-    }
+    if (status === 403 && isQuotaMessage(msg)) return artifactQuotaExceeded(action, answer, details);
     if (status === 404) return new ArtifactNotFoundAnswer(`The artifact service found nothing while ${action} (${answer}).`, { details });
     if (status === 409) return new ArtifactConflictAnswer(`The artifact service refused ${action}: ${answer}.`, { details });
     if (status === 401 || status === 403) {
