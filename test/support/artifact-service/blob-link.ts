@@ -204,7 +204,8 @@ export class BlobLink {
     headers['host'] = this.target.host;
     const upstream = httpRequest({ host: this.target.hostname, port: this.target.port, method, path: request.url, headers });
     const cut = (): void => {
-      request.socket.destroy();
+      // The socket may already be gone when the tripwire fires after the request ended.
+      request.destroy();
       upstream.destroy();
     };
 
