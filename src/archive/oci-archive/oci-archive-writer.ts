@@ -93,6 +93,26 @@ export class OciArchiveWriter {
     return true;
   }
 
+  /**
+   * Appends a blob whose `size` bytes the sink was given ahead of their
+   * place (a layer sent while it was compressed, before its digest was
+   * known): its header goes into the stream now; once the sink has taken
+   * everything before, `place` has the sink put those bytes here; then the
+   * padding. Resolves once placed. A blob already in the archive is skipped
+   * (`place` is not called).
+   */
+  async appendPlaced(digest: Digest, size: number, place: () => Promise<void>): Promise<boolean> {
+    this.checkOpen();
+    const name = blobEntryName(digest);
+    if (this.written.has(name)) return false;
+    this.written.add(name);
+    const pad = padding(size);
+    const chunks: Array<Uint8Array | Placed> = [fileHeader(name, size), { place, size }];
+    if (pad > 0) chunks.push(Buffer.alloc(pad));
+    await this.enqueue(chunks, (offset) => this.entries.push({ name, offset: offset + BLOCK, size }));
+    return true;
+  }
+
   /** Keeps a small blob (a config or manifest) to be written after the layers. */
   holdBlob(bytes: Uint8Array): Digest {
     this.checkOpen();
@@ -186,7 +206,7 @@ export class OciArchiveWriter {
     return this.enqueue(entry(), (offset) => this.entries.push({ name, offset: offset + BLOCK, size }));
   }
 
-  private enqueue(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onStart?: (offset: number) => void): Promise<void> {
+  private enqueue(chunks: Piece['chunks'], onStart?: (offset: number) => void): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => this.push({ chunks, onStart, resolve, reject }));
   }
@@ -207,8 +227,14 @@ export class OciArchiveWriter {
       try {
         piece.onStart?.(this.position);
         for await (const chunk of piece.chunks) {
-          this.position += chunk.length;
-          yield chunk;
+          if (chunk instanceof Uint8Array) {
+            this.position += chunk.length;
+            yield chunk;
+          } else {
+            // The pipeline asks for the next chunk only once the sink has taken the last: the sink is at this point.
+            await chunk.place();
+            this.position += chunk.size;
+          }
         }
       } catch (error) {
         this.current = undefined;
@@ -227,8 +253,14 @@ export class OciArchiveWriter {
   }
 }
 
+/** Bytes the sink already has, put in place by `place` when the stream reaches them. */
+interface Placed {
+  place: () => Promise<void>;
+  size: number;
+}
+
 interface Piece {
-  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array | Placed>;
   onStart: ((offset: number) => void) | undefined;
   resolve: () => void;
   reject: (error: unknown) => void;

@@ -1,16 +1,18 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sha256Digest, type Digest } from '../../digest/digest.ts';
-import { hashFile } from '../../digest/hash-file.ts';
 import { HashingStream } from '../../digest/hashing-stream.ts';
 import { storeIOError } from '../../errors.ts';
 import { fileChunks } from '../../io/file-chunks.ts';
+import { GrowingFileReader } from '../../io/growing-file.ts';
 import { temporaryName } from '../layout/blob-directory.ts';
 import type { BlobWriteOptions, BundleWriter, PublishedBundle, StoredBlob } from '../store.ts';
 import type { OciArchiveWriter } from '../../archive/oci-archive/oci-archive-writer.ts';
+import type { BlockReader, BlocksAhead } from './blob-storage/block-blob-upload.ts';
 import type { UploadedArtifact } from './archive-upload.ts';
 
 /** Where the archive goes: an artifact upload (ArchiveUpload), or anything shaped like it. */
@@ -18,6 +20,10 @@ export interface ArchiveSink {
   readonly archive: OciArchiveWriter;
   /** Bytes handed on so far. */
   readonly bytes: number;
+  /** Sends bytes ahead of their place in the archive, as `read` gives them. */
+  sendAhead(read: BlockReader): Promise<BlocksAhead>;
+  /** Puts bytes sent ahead at the archive's current end; `content` is them again, in order (for the archive's hash). */
+  place(ahead: BlocksAhead, content: AsyncIterable<Uint8Array>): Promise<void>;
   /** Writes the archive's tail and makes it visible. */
   finish(index: Uint8Array): Promise<UploadedArtifact>;
   /** Stops; nothing becomes visible. */
@@ -43,11 +49,15 @@ export interface ArchiveBundleWriterOptions {
 }
 
 /**
- * A bundle streamed into an artifact as it is written: each blob enters
- * the single-file archive as soon as its digest is known, in the order
- * blobs complete, and the upload sends its blocks meanwhile. A layer the
- * compressor writes to a file is staged until then; a blob whose digest is
- * known before its bytes (a layer passed through) streams straight in.
+ * A bundle streamed into an artifact as it is written. A layer the
+ * compressor writes to a file is uploaded while it is written: its blocks
+ * are sent ahead, read from the growing file (and hashed), before its
+ * digest — and so its tar header — is known. Once the compressor is done,
+ * the layer takes its place in the archive, in the order layers complete:
+ * its header goes into the archive's stream and its blocks follow it in
+ * the block list; the file is read again (from the page cache) for the
+ * archive's sha256, in order, then removed. A blob whose digest is known
+ * before its bytes (a layer passed through) streams straight in.
  * Configs and manifests are held in memory and written by publish, which
  * finishes the archive, commits the block list and finalizes the artifact:
  * only then does it exist. discard stops the upload (nothing is committed,
@@ -84,18 +94,14 @@ export class ArchiveBundleWriter implements BundleWriter {
       await this.guard(this.upload.archive.appendBlob(expected.digest, expected.size, checked));
       return { digest: expected.digest, size: expected.size, written: true };
     }
+    const { signal } = options;
     return await this.staged1(async (path) => {
-      const hashing = new HashingStream();
-      await pipeline(source, hashing, createWriteStream(path, { flags: 'wx' }), { signal: options.signal });
-      return { digest: hashing.digest, size: hashing.bytes };
+      await pipeline(source, createWriteStream(path, { flags: 'wx' }), signal === undefined ? {} : { signal });
     });
   }
 
   async writeBlobWith(fill: (path: string) => Promise<void>): Promise<StoredBlob> {
-    return await this.staged1(async (path) => {
-      await fill(path);
-      return await hashFile(path);
-    });
+    return await this.staged1(fill);
   }
 
   putBlob(bytes: Uint8Array): Promise<StoredBlob> {
@@ -126,29 +132,52 @@ export class ArchiveBundleWriter implements BundleWriter {
 
   /**
    * Stages one blob in a file of its own once the staged bytes are below
-   * the bound, then appends it from there and removes the file. Resolves
-   * once the archive's sink has taken it.
+   * the bound, sending its blocks ahead as `fill` writes it; then puts it
+   * in its place in the archive and removes the file. The file counts
+   * towards the bound from when it is whole until it is removed. Resolves
+   * once the blob is in place. Settles only once `fill` has: a failed
+   * upload leaves the compressor to finish (or to stop on the export's
+   * signal) before the file is removed.
    */
-  private async staged1(stage: (path: string) => Promise<{ digest: Digest; size: number }>): Promise<StoredBlob> {
+  private async staged1(fill: (path: string) => Promise<void>): Promise<StoredBlob> {
     await this.room();
     const path = join(this.staging, temporaryName('blob'));
     let counted = 0;
+    let filled: Promise<void> | undefined;
+    let file: GrowingFileReader | undefined;
     try {
-      let blob: { digest: Digest; size: number };
       try {
         this.stagingReady ??= mkdir(this.staging, { recursive: true }).then(() => undefined);
         await this.stagingReady;
-        blob = await stage(path);
       } catch (error) {
         throw storeIOError('staging a blob in', this.staging, error);
       }
-      const { digest, size } = blob;
+      filled = fill(path).then(async () => {
+        counted = (await stat(path)).size;
+        this.stagedBytes += counted;
+      });
+      file = new GrowingFileReader(path, filled);
+      const hash = createHash('sha256');
+      const reader = file;
+      const read: BlockReader = async (into, offset, length) => {
+        let count: number;
+        try {
+          count = await reader.read(into, offset, length);
+        } catch (error) {
+          throw storeIOError('staging a blob in', this.staging, error);
+        }
+        hash.update(into.subarray(offset, offset + count));
+        return count;
+      };
+      const ahead = await this.guard(this.upload.sendAhead(read));
+      const digest: Digest = `sha256:${hash.digest('hex')}`;
+      const size = ahead.bytes;
       if (this.upload.archive.has(digest)) return { digest, size, written: false };
-      counted = size;
-      this.stagedBytes += size;
-      await this.guard(this.upload.archive.appendBlob(digest, size, fileChunks(path, { bufferSize: 1024 * 1024 })));
-      return { digest, size, written: true };
+      const placed = this.upload.archive.appendPlaced(digest, size, () => this.upload.place(ahead, fileChunks(path, { bufferSize: 1024 * 1024 })));
+      return { digest, size, written: await this.guard(placed) };
     } finally {
+      await filled?.catch(() => undefined);
+      await file?.close();
       await rm(path, { force: true });
       this.stagedBytes -= counted;
       if (counted > 0) this.wakeWaiting();
@@ -173,7 +202,8 @@ export class ArchiveBundleWriter implements BundleWriter {
       return await work;
     } catch (error) {
       this.fail(error);
-      throw error;
+      // What stopped the upload, rather than what it made fail after (a block refused, not the layers waiting on it).
+      throw this.failure ?? error;
     }
   }
 

@@ -1,5 +1,5 @@
 import { OciArchiveWriter } from '../../archive/oci-archive/oci-archive-writer.ts';
-import { BlockBlobUpload, type BlockBlobUploadOptions } from './blob-storage/block-blob-upload.ts';
+import { BlockBlobUpload, type BlockBlobUploadOptions, type BlockReader, type BlocksAhead } from './blob-storage/block-blob-upload.ts';
 import type { ArtifactServiceClient } from './service/artifact-service-client.ts';
 
 /** The artifact's Content-Type: a tar, so download-artifact (v5+) saves it as it is instead of unzipping it. */
@@ -30,7 +30,8 @@ export interface UploadedArtifact {
  * One bundle on its way into an artifact as a single-file OCI archive:
  * replaces an artifact of the same name in the run (the service refuses a
  * second one; a re-run must replace it), creates the new one, and streams
- * the archive into it block by block as the export writes it. The artifact
+ * the archive into it block by block as the export writes it (a layer's
+ * blocks even before its place in the archive is known). The artifact
  * becomes visible only at `finish`, after the archive is whole and its block
  * list committed: FinalizeArtifact records its size and sha256.
  */
@@ -66,6 +67,16 @@ export class ArchiveUpload {
   /** Bytes of archive handed to the upload so far. */
   get bytes(): number {
     return this.blob.bytes;
+  }
+
+  /** Sends bytes of the archive ahead of their place (a layer as it is compressed); see BlockBlobUpload.sendAhead. */
+  sendAhead(read: BlockReader): Promise<BlocksAhead> {
+    return this.blob.sendAhead(read);
+  }
+
+  /** Puts bytes sent ahead at the archive's current end; `content` is them again, for the sha256. */
+  place(ahead: BlocksAhead, content: AsyncIterable<Uint8Array>): Promise<void> {
+    return this.blob.place(ahead, content);
   }
 
   /** Writes the archive's tail, waits for every block and the block list, then finalizes the artifact. */

@@ -36,6 +36,21 @@ function withQuery(url: string, query: string): URL {
 }
 
 /**
+ * Bytes for blocks sent ahead of their place: fills `into` from `offset`
+ * with at most `length` bytes and resolves with how many; 0 at the end.
+ */
+export type BlockReader = (into: Buffer, offset: number, length: number) => Promise<number>;
+
+/** Blocks sent ahead of their place in the blob (see BlockBlobUpload.sendAhead), to be placed once. */
+export class BlocksAhead {
+  /** Their ids, in the order of their bytes. */
+  readonly ids: string[] = [];
+  /** Their bytes, in all. */
+  bytes = 0;
+  placed = false;
+}
+
+/**
  * Writes a block blob through its SAS URL as the bytes come: each block is
  * sent with Put Block as soon as it is full (several at once), kept in
  * memory until stored so a dropped connection or a 5xx/429 answer retries
@@ -46,6 +61,14 @@ function withQuery(url: string, query: string): URL {
  * and garbage stays flat whatever the size). Until the block
  * list is committed nothing is visible; a failed or destroyed upload leaves
  * only uncommitted blocks, which storage discards.
+ *
+ * Bytes whose place comes later may be sent ahead of the stream
+ * (`sendAhead`: blocks of a layer sent while it is compressed, before its
+ * header can be written) and placed when the stream reaches them
+ * (`place`): storage keeps blocks in any order and only the committed list
+ * orders the blob, so the stream's current block is cut short there and the
+ * blocks sent ahead follow it in the list. Block sizes vary accordingly;
+ * the sha256 is of the blob in order, the placed bytes read again for it.
  */
 export class BlockBlobUpload extends Writable {
   private readonly url: string;
@@ -56,7 +79,10 @@ export class BlockBlobUpload extends Writable {
   private readonly hash: Hash = createHash('sha256');
   /** One prefix per upload, so blocks left by another attempt at this blob never mix in. */
   private readonly idPrefix = randomBytes(6).toString('hex');
-  private readonly blockIds: string[] = [];
+  /** The committed list to be: the blob's blocks in order. */
+  private readonly blockList: string[] = [];
+  /** Blocks sent so far, in the list or ahead of it: each block's number and id. */
+  private sent = 0;
   private readonly free: Buffer[] = [];
   private made = 0;
   private current: Buffer | undefined;
@@ -65,6 +91,8 @@ export class BlockBlobUpload extends Writable {
   private failure: Error | undefined;
   private stopped = false;
   private accepted = 0;
+  /** Bytes of the blob in order so far: what the hash has seen. */
+  private ordered = 0;
   private stored = 0;
   private uploaded: UploadedBlob | undefined;
 
@@ -79,7 +107,7 @@ export class BlockBlobUpload extends Writable {
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 
-  /** Bytes written to the stream so far. */
+  /** Bytes written to the stream or sent ahead so far. */
   get bytes(): number {
     return this.accepted;
   }
@@ -88,6 +116,68 @@ export class BlockBlobUpload extends Writable {
   get result(): UploadedBlob {
     if (this.uploaded === undefined) throw new Error('BlockBlobUpload.result read before the upload finished');
     return this.uploaded;
+  }
+
+  /**
+   * Sends blocks of bytes whose place in the blob is not known yet, as
+   * `read` gives them: full blocks, and a short last one. Shares the stream's
+   * bound on blocks in flight (memory: one block being filled per sender).
+   * Resolves once every block is sent (not necessarily stored), with the
+   * blocks to `place`; blocks never placed are never committed.
+   */
+  async sendAhead(read: BlockReader): Promise<BlocksAhead> {
+    const ahead = new BlocksAhead();
+    for (;;) {
+      this.checkRunning();
+      const block = this.buffer();
+      let length = 0;
+      let ended = false;
+      try {
+        while (length < this.blockSize) {
+          const count = await read(block, length, this.blockSize - length);
+          if (count === 0) {
+            ended = true;
+            break;
+          }
+          length += count;
+        }
+      } catch (error) {
+        this.free.push(block);
+        throw error;
+      }
+      if (length === 0) this.free.push(block);
+      else {
+        this.accepted += length;
+        ahead.bytes += length;
+        await this.send(block, length, ahead.ids);
+      }
+      if (ended) return ahead;
+    }
+  }
+
+  /**
+   * Places blocks sent ahead at the stream's current end: the bytes written
+   * before end the block they are in, and the blocks sent ahead follow.
+   * Call it between writes (the stream's writer waits for each write, so
+   * between two chunks nothing is pending). `content` is the same bytes
+   * again, in order, for the blob's sha256.
+   */
+  async place(ahead: BlocksAhead, content: AsyncIterable<Uint8Array>): Promise<void> {
+    this.checkRunning();
+    if (ahead.placed) throw new Error('BlockBlobUpload.place: these blocks are already placed');
+    if (this.writableLength > 0) throw new Error('BlockBlobUpload.place called while a write is pending');
+    ahead.placed = true;
+    if (this.fill > 0) await this.dispatch();
+    this.checkRunning();
+    this.blockList.push(...ahead.ids);
+    let count = 0;
+    for await (const chunk of content) {
+      count += chunk.length;
+      if (count > ahead.bytes) break;
+      this.hash.update(chunk);
+    }
+    if (count !== ahead.bytes) throw new RangeError(`the bytes placed (${count}) are not the ${ahead.bytes} sent ahead`);
+    this.ordered += count;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -100,12 +190,20 @@ export class BlockBlobUpload extends Writable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.stopped = true;
+    // Senders still at work (blocks sent ahead, a placing) stop with the reason.
+    this.failure ??= error ?? new Error('the upload was stopped');
     callback(error);
+  }
+
+  private checkRunning(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.stopped) throw new Error('the upload was stopped');
   }
 
   private async take(chunk: Buffer): Promise<void> {
     this.hash.update(chunk);
     this.accepted += chunk.length;
+    this.ordered += chunk.length;
     let at = 0;
     while (at < chunk.length) {
       this.current ??= this.buffer();
@@ -123,16 +221,32 @@ export class BlockBlobUpload extends Writable {
     return Buffer.allocUnsafe(this.blockSize);
   }
 
-  /** Sends the current block; returns once there is room for another. */
+  /** Sends the stream's current block, next in the list. */
   private async dispatch(): Promise<void> {
     const block = this.current!;
     const length = this.fill;
     this.current = undefined;
     this.fill = 0;
-    if (this.blockIds.length >= MAX_BLOCKS) throw new RangeError(`a block blob holds at most ${MAX_BLOCKS} blocks of ${this.blockSize} bytes`);
-    const id = Buffer.from(`${this.idPrefix}-${String(this.blockIds.length).padStart(6, '0')}`).toString('base64');
-    this.blockIds.push(id);
-    const sending: Promise<void> = this.putBlock(id, block.subarray(0, length)).then(
+    await this.send(block, length, this.blockList);
+  }
+
+  /**
+   * Sends a block once fewer than `concurrency` are in flight (so at most
+   * that many are held by the network, plus one being filled per sender),
+   * its id appended to `list`; returns once it is on its way. Its buffer
+   * returns to the pool once stored.
+   */
+  private async send(block: Buffer, length: number, list: string[]): Promise<void> {
+    while (this.inFlight.size >= this.concurrency && this.failure === undefined) await Promise.race(this.inFlight);
+    if (this.failure !== undefined) {
+      this.free.push(block);
+      throw this.failure;
+    }
+    if (this.sent >= MAX_BLOCKS) throw new RangeError(`a block blob holds at most ${MAX_BLOCKS} blocks of ${this.blockSize} bytes`);
+    const number = ++this.sent;
+    const id = Buffer.from(`${this.idPrefix}-${String(number).padStart(6, '0')}`).toString('base64');
+    list.push(id);
+    const sending: Promise<void> = this.putBlock(number, id, block.subarray(0, length)).then(
       () => {
         this.inFlight.delete(sending);
         this.free.push(block);
@@ -145,8 +259,6 @@ export class BlockBlobUpload extends Writable {
       },
     );
     this.inFlight.add(sending);
-    while (this.inFlight.size >= this.concurrency && this.failure === undefined) await Promise.race(this.inFlight);
-    if (this.failure !== undefined) throw this.failure;
   }
 
   private async finishUpload(): Promise<void> {
@@ -154,24 +266,24 @@ export class BlockBlobUpload extends Writable {
     while (this.inFlight.size > 0) await Promise.race(this.inFlight);
     if (this.failure !== undefined) throw this.failure;
     await this.putBlockList();
-    this.uploaded = { size: this.accepted, sha256: this.hash.digest('hex'), blocks: this.blockIds.length };
+    this.uploaded = { size: this.ordered, sha256: this.hash.digest('hex'), blocks: this.blockList.length };
     this.free.length = 0;
   }
 
-  private async putBlock(id: string, bytes: Buffer): Promise<void> {
+  private async putBlock(number: number, id: string, bytes: Buffer): Promise<void> {
     const url = withQuery(this.url, `comp=block&blockid=${encodeURIComponent(id)}`);
-    await this.send(`uploading block ${this.blockIds.indexOf(id) + 1} (${bytes.length} bytes)`, url, bytes, {});
+    await this.request(`uploading block ${number} (${bytes.length} bytes)`, url, bytes, {});
   }
 
   private async putBlockList(): Promise<void> {
-    const xml = `<?xml version="1.0" encoding="utf-8"?><BlockList>${this.blockIds.map((id) => `<Latest>${id}</Latest>`).join('')}</BlockList>`;
-    await this.send(`committing the ${this.blockIds.length} blocks`, withQuery(this.url, 'comp=blocklist'), Buffer.from(xml), {
+    const xml = `<?xml version="1.0" encoding="utf-8"?><BlockList>${this.blockList.map((id) => `<Latest>${id}</Latest>`).join('')}</BlockList>`;
+    await this.request(`committing the ${this.blockList.length} blocks`, withQuery(this.url, 'comp=blocklist'), Buffer.from(xml), {
       'content-type': 'application/xml; charset=utf-8',
       'x-ms-blob-content-type': this.options.contentType,
     });
   }
 
-  private async send(action: string, url: URL, body: Buffer, headers: Record<string, string>): Promise<void> {
+  private async request(action: string, url: URL, body: Buffer, headers: Record<string, string>): Promise<void> {
     try {
       await withRetries(
         this.retry,
