@@ -1,13 +1,19 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { open, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { DefaultArtifactClient } from '@actions/artifact';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { locateToc } from '../../src/archive/oci-archive/archive-toc.ts';
 import { DEFAULT_TAIL_BYTES } from '../../src/archive/oci-archive/oci-archive-reader.ts';
+import { BLOCK, padding, parseHeader } from '../../src/archive/tar/tar-header.ts';
 import { exportImages } from '../../src/handover/export/export.ts';
 import { DockerEngine } from '../../src/engine/docker-engine.ts';
 import { parseDockerHost } from '../../src/engine/docker-host.ts';
+import { DEFAULT_BLOCK_SIZE } from '../../src/store/github/blob-storage/block-blob-upload.ts';
+import { GitHubArtifactStore } from '../../src/store/github/github-artifact-store.ts';
 import { LocalStore } from '../../src/store/local/local-store.ts';
 import { QUOTA_EXCEEDED, startArtifactService, withJobEnv, type ArtifactServiceHarness, type RunnerJob } from '../support/artifact-service/index.ts';
 import { runAction } from '../support/artifact-service/run-action.ts';
@@ -23,6 +29,7 @@ import { tempDirs } from '../unit/core/support.ts';
  * and every network fault the issue names, each against it.
  */
 
+const exec = promisify(execFile);
 const engines = inject('engines');
 const dirs = tempDirs('artifact-stream');
 const MiB = 1024 * 1024;
@@ -177,8 +184,9 @@ describe('faults on the network, each end to end', () => {
 
   it('storage failing every attempt: the export fails after bounded back-off with ARTIFACT_SERVICE, and no artifact of that name appears', async () => {
     const producer = await harness.createJob('build-doomed');
-    // Enough that one of the two blocks fails all five attempts, however their retries interleave.
-    for (let i = 0; i < 10; i++) producer.link.inject({ method: 'PUT', comp: 'block' }, { kind: 'status', status: 500 });
+    // Enough that one block fails all five attempts, however their retries interleave: more than four for each of the
+    // archive's blocks (each layer sent while it is compressed, in blocks of its own, its header in a short one).
+    for (let i = 0; i < 100; i++) producer.link.inject({ method: 'PUT', comp: 'block' }, { kind: 'status', status: 500 });
     const result = await exportAction(producer, { images: images.app, name: 'doomed' });
     expect(result.exitCode).toBe(7);
     // The last failure is the 500, or the connection the link closed while the block was still being sent (EPIPE): both transient.
@@ -276,4 +284,85 @@ describe('the streamed artifact loads on every engine kind', () => {
       expect(await readdir(consumer.env['RUNNER_TEMP']!)).toEqual([]);
     });
   }, { skip: { '20.10': 'the describes above load on 20.10' } });
+});
+
+/** Where an entry's bytes are in a tar: the first file whose name ends so. */
+function tarEntry(tar: Buffer, suffix: string): { start: number; end: number } {
+  for (let at = 0; at + BLOCK <= tar.length; ) {
+    const header = parseHeader(tar.subarray(at, at + BLOCK));
+    if (header === undefined) break;
+    const start = at + BLOCK;
+    if (header.type === 'file' && header.name.endsWith(suffix)) return { start, end: start + header.size };
+    at = start + header.size + padding(header.size);
+  }
+  throw new Error(`the tar has no entry ending in ${suffix}`);
+}
+
+describe('a layer is uploaded while it is compressed', () => {
+  it('blocks of the layer reach storage while its compressor still waits for the layer\'s last bytes; the artifact loads with the same image id and skopeo and tar read it', async () => {
+    // One layer of 40 MiB that does not compress: the zstd command writes its output as it goes.
+    const tag = 'handover-stream/overlap:1';
+    const bytes = randomBytes(40 * MiB);
+    await importImage(engines.producer, tag, [{ name: 'noise.bin', size: bytes.length, content: () => [bytes] }]);
+    const imageId = (await docker(engines.producer, 'image', 'inspect', '-f', '{{.Id}}', tag)).trim();
+    const work = await dirs.make();
+    const saved = join(work, 'saved.tar');
+    await docker(engines.producer, 'save', '-o', saved, tag);
+    const archive = await readFile(saved);
+    const layer = tarEntry(archive, '/layer.tar');
+    // The export reads the save through a pipe the test feeds: all but the layer's last 4 MiB, and the rest only once blocks were PUT.
+    const fifo = join(work, 'save.pipe');
+    await exec('mkfifo', [fifo]);
+    const producer = await harness.createJob('build-overlap');
+    const store = new GitHubArtifactStore({
+      service: { resultsUrl: producer.env['ACTIONS_RESULTS_URL']!, token: producer.env['ACTIONS_RUNTIME_TOKEN']! },
+      tempRoot: producer.env['RUNNER_TEMP'],
+    });
+    const exporting = exportImages({ store, source: { archive: fifo }, name: 'overlap', tag: 'stream-overlap:local', zstd: 'command' });
+    exporting.catch(() => undefined);
+    const blockPuts = () => producer.link.requests().filter((r) => r.method === 'PUT' && r.comp === 'block');
+    const pipe = await open(fifo, 'w');
+    let putWhileWithheld: ReturnType<typeof blockPuts>;
+    try {
+      await pipe.write(archive.subarray(0, layer.end - 4 * MiB));
+      // Without the layer's end its compression cannot finish; the old path would PUT nothing until then (waiting fails the test).
+      for (let waited = 0; blockPuts().filter((r) => r.status === 201).length === 0; waited += 50) {
+        if (waited > 120_000) throw new Error('no block was stored while the layer was still being compressed');
+        await sleep(50);
+      }
+      putWhileWithheld = blockPuts();
+      await pipe.write(archive.subarray(layer.end - 4 * MiB));
+    } finally {
+      await pipe.close();
+    }
+    const exported = await exporting;
+    // What arrived before the layer's end were whole data blocks of it: nothing else of the archive was ready.
+    expect(putWhileWithheld.length).toBeGreaterThan(0);
+    expect(putWhileWithheld.filter((r) => r.status === 201).every((r) => r.bytesUp === DEFAULT_BLOCK_SIZE)).toBe(true);
+    const puts = producer.link.requests().filter((r) => r.method === 'PUT');
+    expect(puts.filter((r) => r.comp === 'blocklist')).toHaveLength(1);
+    expect(puts.at(-1)?.comp).toBe('blocklist');
+    expect(await readdir(producer.env['RUNNER_TEMP']!)).toEqual([]);
+
+    // The artifact is the archive: the layer first (its header committed before the blocks PUT ahead of it), the tail last.
+    const [record] = harness.service.list().filter((a) => a.name === 'overlap' && a.finalized);
+    const target = join(work, 'download');
+    await withJobEnv(producer, async () => await new DefaultArtifactClient().downloadArtifact(record!.id, { path: target, expectedHash: String(exported.details['artifactDigest']) }));
+    const file = join(target, 'overlap');
+    const stored = await readFile(file);
+    expect(stored.length).toBe(exported.details['artifactSize']);
+    expect(exported.images[0]?.imageId).toBe(imageId);
+    const { stdout: raw } = await exec('skopeo', ['inspect', '--raw', `oci-archive:${file}`]);
+    const layers = (JSON.parse(raw) as { layers: Array<{ digest: string }> }).layers;
+    expect(layers).toHaveLength(1);
+    const layerName = `blobs/sha256/${layers[0]!.digest.replace(/^sha256:/, '')}`;
+    const { stdout: listing } = await exec('tar', ['-tf', file]);
+    expect(listing.split('\n').filter((line) => line !== '')).toEqual(expect.arrayContaining([layerName, 'index.json', 'oci-layout', 'manifest.json']));
+    expect(parseHeader(stored.subarray(0, BLOCK))?.name).toBe(layerName);
+
+    const consumer = await harness.createJob('integration-overlap');
+    const loaded = await loadAction(consumer, engines.c3, { name: 'overlap', expect: exported.bundleDigest, tags: 'stream-overlap:local' });
+    expect(loaded.error).toBeUndefined();
+    expect(await tagId(engines.c3, 'stream-overlap:local')).toBe(imageId);
+  });
 });

@@ -48,6 +48,8 @@ export interface LinkRequest {
   status: number;
   /** The fault applied, if any. */
   fault: BlobFault['kind'] | undefined;
+  /** Request body bytes forwarded to storage so far (a Put Block's block). */
+  bytesUp: number;
 }
 
 interface ArmedFault {
@@ -181,7 +183,7 @@ export class BlobLink {
     const method = request.method ?? 'GET';
     const comp = url.searchParams.get('comp');
     const fault = this.takeFault(method, comp);
-    const entry: LinkRequest = { method, path: url.pathname, comp, range: request.headers.range, status: 0, fault: fault?.kind };
+    const entry: LinkRequest = { method, path: url.pathname, comp, range: request.headers.range, status: 0, fault: fault?.kind, bytesUp: 0 };
     this.log.push(entry);
 
     if (fault?.kind === 'status') {
@@ -229,16 +231,17 @@ export class BlobLink {
     });
     upstream.once('error', () => response.destroy());
 
-    const stages: Transform[] = [new Throttle(this.up), this.counter('up')];
+    const stages: Transform[] = [new Throttle(this.up), this.counter('up', entry)];
     if (fault?.kind === 'drop-upload') stages.push(new Tripwire(fault.afterBytes, () => setImmediate(cut)));
     pipeline([request, ...stages, upstream]).catch(() => cut());
   }
 
-  private counter(direction: 'up' | 'down'): Transform {
+  private counter(direction: 'up' | 'down', entry?: LinkRequest): Transform {
     return new Transform({
       transform: (chunk: Buffer, _encoding, callback) => {
         if (direction === 'up') this.bytesUp += chunk.length;
         else this.bytesDown += chunk.length;
+        if (entry !== undefined && direction === 'up') entry.bytesUp += chunk.length;
         callback(null, chunk);
       },
     });
