@@ -41,10 +41,12 @@ export interface BundleWriter {
   writeBlob(source: Readable, options?: BlobWriteOptions): Promise<StoredBlob>;
   /**
    * Has `fill` write a new blob file at the path it is given (nothing else is
-   * there), then hashes the file and stores it under its digest. A store
-   * that sends blobs on as they come may wait before calling `fill` while
-   * earlier blobs are still on their way (so its staging disk stays bounded),
-   * and resolves once the blob has been handed on.
+   * there), then hashes the file and stores it under its digest. `fill` only
+   * appends to the file (a compressor writing its output): a store that
+   * sends blobs on as they come may read the file while it grows. Such a
+   * store may wait before calling `fill` while earlier blobs are still on
+   * their way (so its staging disk stays bounded), and resolves once the
+   * blob has been handed on.
    */
   writeBlobWith(fill: (path: string) => Promise<void>): Promise<StoredBlob>;
   /** Writes a small blob held in memory (a config or a manifest). */

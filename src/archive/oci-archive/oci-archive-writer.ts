@@ -37,6 +37,13 @@ export interface WrittenArchive {
  *
  * So the consumer finds everything it verifies before loading (index,
  * manifests, configs) in the archive's last bytes.
+ *
+ * A sink that can take bytes ahead of their place (a block blob, whose
+ * block list orders it at the end) may have a layer's bytes before its
+ * header can be written: appendPlaced writes the header when the layer is
+ * done and has the sink put the bytes there. Such a sink must take one
+ * chunk at a time (highWaterMark 1), so that when the stream reaches the
+ * layer it holds nothing not yet taken.
  */
 export class OciArchiveWriter {
   private position = 0;
@@ -231,7 +238,7 @@ export class OciArchiveWriter {
             this.position += chunk.length;
             yield chunk;
           } else {
-            // The pipeline asks for the next chunk only once the sink has taken the last: the sink is at this point.
+            // The pipeline asks for the next chunk only once the sink (highWaterMark 1) has taken the last: it is at this point.
             await chunk.place();
             this.position += chunk.size;
           }

@@ -31,8 +31,10 @@ export interface ArchiveSink {
 }
 
 /**
- * Bytes of compressed layers staged on disk, waiting for their turn in the
- * archive, from which the next layer waits before it is compressed. A bound
+ * Bytes of whole compressed layers staged on disk, waiting for their place
+ * in the archive (their blocks mostly sent already, the file still to be
+ * read again for the archive's hash), from which the next layer waits
+ * before it is compressed. A bound
  * of a few layers made the upload idle while the next layer compressed
  * (measured: 1.3 s of a 13.6 s export of an 800 MB image); a byte bound
  * keeps the compressor ahead and still caps the disk a huge image takes.

@@ -78,9 +78,10 @@ export interface ArtifactDetails {
  * everything a consumer verifies first at the end (docs/single-file-bundle.md).
  *
  * Writing streams: the artifact of that name is replaced and the new one
- * created at once, each layer goes into the archive as soon as it is
- * compressed and up in blocks as the archive grows, and the artifact is
- * finalized only once the whole bundle is written and checked. Reading
+ * created at once, each layer goes up in blocks while it is compressed and
+ * takes its place in the archive (its header, then those blocks in the
+ * block list) as soon as it is done, and the artifact is finalized only
+ * once the whole bundle is written and checked. Reading
  * streams too: the tail by one range request, then each layer the engine
  * needs by its own, straight into verification and the engine; layers the
  * engine holds are never downloaded. An artifact of the earlier form (a
