@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +14,20 @@ import type { BlobWriteOptions, BundleWriter, PublishedBundle, StoredBlob } from
 import type { OciArchiveWriter } from '../../archive/oci-archive/oci-archive-writer.ts';
 import type { BlockReader, BlocksAhead } from './blob-storage/block-blob-upload.ts';
 import type { UploadedArtifact } from './archive-upload.ts';
+
+/** Reads a staged file as it grows, hashing what it reads; failing to write or read it is the store's failure. */
+function hashingReader(file: GrowingFileReader, hash: Hash, staging: string): BlockReader {
+  return async (into, offset, length) => {
+    let count: number;
+    try {
+      count = await file.read(into, offset, length);
+    } catch (error) {
+      throw storeIOError('staging a blob in', staging, error);
+    }
+    hash.update(into.subarray(offset, offset + count));
+    return count;
+  };
+}
 
 /** Where the archive goes: an artifact upload (ArchiveUpload), or anything shaped like it. */
 export interface ArchiveSink {
@@ -160,18 +174,7 @@ export class ArchiveBundleWriter implements BundleWriter {
       });
       file = new GrowingFileReader(path, filled);
       const hash = createHash('sha256');
-      const reader = file;
-      const read: BlockReader = async (into, offset, length) => {
-        let count: number;
-        try {
-          count = await reader.read(into, offset, length);
-        } catch (error) {
-          throw storeIOError('staging a blob in', this.staging, error);
-        }
-        hash.update(into.subarray(offset, offset + count));
-        return count;
-      };
-      const ahead = await this.guard(this.upload.sendAhead(read));
+      const ahead = await this.guard(this.upload.sendAhead(hashingReader(file, hash, this.staging)));
       const digest: Digest = `sha256:${hash.digest('hex')}`;
       const size = ahead.bytes;
       if (this.upload.archive.has(digest)) return { digest, size, written: false };

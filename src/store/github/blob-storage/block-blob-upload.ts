@@ -88,6 +88,9 @@ export class BlockBlobUpload extends Writable {
   private current: Buffer | undefined;
   private fill = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Blocks being filled ahead (each a buffer held), and senders waiting to fill one. */
+  private fillingAhead = 0;
+  private readonly waitingToFill: Array<() => void> = [];
   private failure: Error | undefined;
   private stopped = false;
   private accepted = 0;
@@ -121,38 +124,24 @@ export class BlockBlobUpload extends Writable {
   /**
    * Sends blocks of bytes whose place in the blob is not known yet, as
    * `read` gives them: full blocks, and a short last one. Shares the stream's
-   * bound on blocks in flight (memory: one block being filled per sender).
-   * Resolves once every block is sent (not necessarily stored), with the
-   * blocks to `place`; blocks never placed are never committed.
+   * bound on blocks in flight; at most `concurrency` blocks are filled ahead
+   * at once, however many senders there are, so memory stays
+   * blockSize × (2 × concurrency + 1). Resolves once every block is sent
+   * (not necessarily stored), with the blocks to `place`; blocks never
+   * placed are never committed.
    */
   async sendAhead(read: BlockReader): Promise<BlocksAhead> {
     const ahead = new BlocksAhead();
-    for (;;) {
-      this.checkRunning();
-      const block = this.buffer();
-      let length = 0;
-      let ended = false;
+    for (let ended = false; !ended; ) {
+      await this.startFillingAhead();
       try {
-        while (length < this.blockSize) {
-          const count = await read(block, length, this.blockSize - length);
-          if (count === 0) {
-            ended = true;
-            break;
-          }
-          length += count;
-        }
-      } catch (error) {
-        this.free.push(block);
-        throw error;
+        ended = await this.fillAhead(read, ahead);
+      } finally {
+        this.fillingAhead--;
+        this.waitingToFill.shift()?.();
       }
-      if (length === 0) this.free.push(block);
-      else {
-        this.accepted += length;
-        ahead.bytes += length;
-        await this.send(block, length, ahead.ids);
-      }
-      if (ended) return ahead;
     }
+    return ahead;
   }
 
   /**
@@ -193,6 +182,41 @@ export class BlockBlobUpload extends Writable {
     // Senders still at work (blocks sent ahead, a placing) stop with the reason.
     this.failure ??= error ?? new Error('the upload was stopped');
     callback(error);
+  }
+
+  private async startFillingAhead(): Promise<void> {
+    while (this.fillingAhead >= this.concurrency && this.failure === undefined) await new Promise<void>((resolve) => this.waitingToFill.push(resolve));
+    if (this.failure !== undefined) {
+      // Each sender woken on a failure wakes the next, so none is left waiting for a slot no one will free.
+      this.waitingToFill.shift()?.();
+      throw this.failure;
+    }
+    this.fillingAhead++;
+  }
+
+  /** Fills one block ahead from `read` and sends it; true at the end of what `read` gives. */
+  private async fillAhead(read: BlockReader, ahead: BlocksAhead): Promise<boolean> {
+    const block = this.buffer();
+    let length = 0;
+    let ended = false;
+    try {
+      while (length < this.blockSize && !ended) {
+        const count = await read(block, length, this.blockSize - length);
+        length += count;
+        ended = count === 0;
+      }
+    } catch (error) {
+      this.free.push(block);
+      throw error;
+    }
+    if (length === 0) {
+      this.free.push(block);
+      return ended;
+    }
+    this.accepted += length;
+    ahead.bytes += length;
+    await this.send(block, length, ahead.ids);
+    return ended;
   }
 
   private checkRunning(): void {

@@ -135,6 +135,25 @@ describe('ArchiveBundleWriter: layers uploaded while they are compressed', () =>
     expect(blob.committed?.equals(await streamedArchive(bundle, [1, 0]))).toBe(true);
   });
 
+  it('many layers sent ahead at once share the blocks in flight: all placed once the network takes them, the sha256 that of the committed bytes', async () => {
+    const { blob, writer, finalized } = await writerFor({ concurrency: 1 });
+    blob.hold();
+    const bundle = syntheticBundle([200_000, 150_000, 100_000, 70_000, 5000, 1]);
+    const writes = bundle.layers.map((layer) => writer.writeBlobWith(fillWith(layer.bytes)));
+    await wait(50);
+    // One block in flight, held; the other senders wait for their turn, each with at most one block filled.
+    expect(blob.requests.filter((r) => r.comp === 'block')).toHaveLength(1);
+    blob.release();
+    expect((await Promise.all(writes)).map((s) => s.digest)).toEqual(bundle.layers.map((l) => l.digest));
+    await writer.putBlob(bundle.config);
+    await writer.putBlob(bundle.manifest);
+    await writer.publish(bundle.index);
+    expect(finalized).toEqual([{ size: blob.committed!.length, sha256: sha256(blob.committed!) }]);
+    const { file, reader } = await readArchive(blob.committed!);
+    const source = new ArchiveSource('docker-image', file, reader);
+    for (const layer of bundle.layers) expect((await collect(await source.openBlob(layer.digest))).equals(layer.bytes)).toBe(true);
+  });
+
   it('stages layers up to its byte bound while the network holds back, and publishes a readable archive', async () => {
     const { blob, writer, staging } = await writerFor({ maxStagedBytes: 450_000 });
     blob.hold();
