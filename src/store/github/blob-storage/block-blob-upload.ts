@@ -12,7 +12,7 @@ export interface BlockBlobUploadOptions {
   contentType: string;
   /** Bytes per block (default 4 MiB; Azure allows up to 50,000 blocks). */
   blockSize?: number | undefined;
-  /** Blocks uploading at once (default 4). Memory held: blockSize × (concurrency + 1). */
+  /** Blocks uploading at once (default 4). Memory held: blockSize × (concurrency + 1), and up to `concurrency` more blocks being filled ahead (sendAhead). */
   concurrency?: number | undefined;
   retry?: RetryPolicy | undefined;
   onRetry?: RetryContext['onRetry'];
