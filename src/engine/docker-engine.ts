@@ -34,6 +34,8 @@ function engineMessage(body: string): string {
 export class DockerEngine implements Engine {
   readonly endpoint: string;
   private readonly target: EngineEndpoint;
+  private versionAsked: Promise<EngineVersion> | undefined;
+  private storeAsked: Promise<boolean> | undefined;
 
   constructor(target: EngineEndpoint) {
     this.target = target;
@@ -82,7 +84,28 @@ export class DockerEngine implements Engine {
     return { status, body: engineMessage(text) };
   }
 
-  async version(): Promise<EngineVersion> {
+  /**
+   * Asked once per engine object: a command's answer does not change while
+   * it runs, and Podman takes over a second to answer /version and half a
+   * second for /info. A failed answer is not kept.
+   */
+  version(): Promise<EngineVersion> {
+    this.versionAsked ??= this.askVersion().catch((error: unknown) => {
+      this.versionAsked = undefined;
+      throw error;
+    });
+    return this.versionAsked;
+  }
+
+  usesContainerdStore(): Promise<boolean> {
+    this.storeAsked ??= this.askStore().catch((error: unknown) => {
+      this.storeAsked = undefined;
+      throw error;
+    });
+    return this.storeAsked;
+  }
+
+  private async askVersion(): Promise<EngineVersion> {
     const { status, body } = await this.json<RawVersion>('GET', '/version');
     if (typeof body === 'string') throw new EngineRequestError(`The engine at ${this.endpoint} answered ${status} to GET /version: ${body}.`);
     const podman = (body.Components ?? []).some((component) => component.Name === 'Podman Engine');
@@ -128,7 +151,7 @@ export class DockerEngine implements Engine {
     return body.map((image) => image.Id);
   }
 
-  async usesContainerdStore(): Promise<boolean> {
+  private async askStore(): Promise<boolean> {
     const { body } = await this.json<{ DriverStatus?: Array<[string, string]> | null }>('GET', '/info');
     if (typeof body === 'string') return false;
     return (body.DriverStatus ?? []).some(([key, value]) => key === 'driver-type' && value.includes('containerd.snapshotter'));

@@ -38,11 +38,12 @@ export async function headStartBytes(engine: Engine, references: readonly string
   const [reference] = references;
   const [info] = infos;
   if (policy === 'off' || reference === undefined || info === undefined || references.length !== 1) return undefined;
-  if (info.diffIds.length < 2 || (await engine.usesContainerdStore())) return undefined;
+  if (info.diffIds.length < 2) return undefined;
   if (policy === 'auto') {
     const version = await engine.version();
     if (version.product !== 'docker' || apiAtLeast(version.apiVersion, NO_HEAD_START_API)) return undefined;
   }
+  if (await engine.usesContainerdStore()) return undefined;
   const minBytes = policy === 'auto' ? Defaults.headStartBytes : policy;
   let history: number[];
   try {

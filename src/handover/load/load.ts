@@ -99,6 +99,8 @@ export async function loadBundle(options: LoadOptions): Promise<LoadResult> {
   const clock = new PhaseClock();
   const { engine } = options;
   clock.start('engine check');
+  // Asked alongside the version (Podman answers each slowly); awaited once the bundle is verified.
+  engine.usesContainerdStore().catch(() => undefined);
   const version = await engine.version();
   requireApi(version, engine.endpoint);
   const platform = options.platform ?? { os: version.os, architecture: version.arch };
