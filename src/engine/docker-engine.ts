@@ -30,12 +30,20 @@ function engineMessage(body: string): string {
   return body.trim();
 }
 
+/** The answer of `ask`, asked at the first call and shared by later ones; asked again after a failure. */
+function askedOnce<T>(ask: () => Promise<T>): () => Promise<T> {
+  let asked: Promise<T> | undefined;
+  return () =>
+    (asked ??= ask().catch((error: unknown) => {
+      asked = undefined;
+      throw error;
+    }));
+}
+
 /** The Docker Engine API over its socket. */
 export class DockerEngine implements Engine {
   readonly endpoint: string;
   private readonly target: EngineEndpoint;
-  private versionAsked: Promise<EngineVersion> | undefined;
-  private storeAsked: Promise<boolean> | undefined;
 
   constructor(target: EngineEndpoint) {
     this.target = target;
@@ -89,21 +97,8 @@ export class DockerEngine implements Engine {
    * it runs, and Podman takes over a second to answer /version and half a
    * second for /info. A failed answer is not kept.
    */
-  version(): Promise<EngineVersion> {
-    this.versionAsked ??= this.askVersion().catch((error: unknown) => {
-      this.versionAsked = undefined;
-      throw error;
-    });
-    return this.versionAsked;
-  }
-
-  usesContainerdStore(): Promise<boolean> {
-    this.storeAsked ??= this.askStore().catch((error: unknown) => {
-      this.storeAsked = undefined;
-      throw error;
-    });
-    return this.storeAsked;
-  }
+  readonly version: () => Promise<EngineVersion> = askedOnce(() => this.askVersion());
+  readonly usesContainerdStore: () => Promise<boolean> = askedOnce(() => this.askStore());
 
   private async askVersion(): Promise<EngineVersion> {
     const { status, body } = await this.json<RawVersion>('GET', '/version');
